@@ -1,0 +1,36 @@
+/* batchnorm.h - 2-D batch normalisation on blocked nChw8c activations, on oneDNN, with an
+ * optional fused ReLU (y = relu(bn(x))).
+ *
+ * Training mode normalises with the batch statistics (biased variance, eps 1e-5) and updates
+ * the running statistics like PyTorch: r = (1 - m) r + m s, with the UNBIASED variance
+ * (var * n / (n - 1), n = N*H*W) going into running_var. Eval mode uses the running stats.
+ * Saved state for backward (batch mean, batch variance, and the ReLU workspace when fused)
+ * lives in caller memory, so one op serves several independent forwards (the two views). */
+#ifndef NNCLR_OPS_BATCHNORM_H
+#define NNCLR_OPS_BATCHNORM_H
+
+#include <stddef.h>
+#include "nnclr.h"
+
+typedef struct batchnorm batchnorm;
+
+nnclr_status batchnorm_create(batchnorm **out, int n, int c, int h, int w, int fuse_relu);
+void batchnorm_free(batchnorm *b);
+/* Bytes of the saved-state area one training forward needs (mean, var, relu workspace). */
+size_t batchnorm_saved_bytes(const batchnorm *b);
+
+/* y, x: (N, C, H, W) nChw8c (y may equal x only when not fused... never alias: keep separate).
+ * gamma, beta: (C). running_mean/var: (C), updated with `momentum`. saved: saved_bytes. */
+nnclr_status batchnorm_forward_train(batchnorm *b, float *y, void *saved, const float *x,
+                                     const float *gamma, const float *beta,
+                                     float *running_mean, float *running_var, float momentum);
+nnclr_status batchnorm_forward_eval(batchnorm *b, float *y, const float *x, const float *gamma,
+                                    const float *beta, const float *running_mean,
+                                    const float *running_var);
+/* dx OVERWRITTEN; dgamma, dbeta ACCUMULATED. y is the forward output (needed only for the
+ * fused ReLU when the implementation wants it; may be ignored). */
+nnclr_status batchnorm_backward(batchnorm *b, float *dx, float *dgamma, float *dbeta,
+                                const float *dy, const float *x, const void *saved,
+                                const float *gamma, const float *beta);
+
+#endif

@@ -1,0 +1,35 @@
+/* conv2d.h - 2-D convolution without bias on oneDNN, forward and backward.
+ *
+ * Activations are blocked nChw8c (see core/dnn.h); the network-input conv may take plain NCHW
+ * (src_plain = 1). Weights live in the model's flat parameter buffer in PyTorch's plain OIHW
+ * layout; conv2d_prepare copies them into oneDNN's preferred blocked layout once per optimizer
+ * step (weights are small next to activations), and every forward/backward until the next
+ * prepare uses that copy. The primitives are made once for a fixed batch N. */
+#ifndef NNCLR_OPS_CONV2D_H
+#define NNCLR_OPS_CONV2D_H
+
+#include "nnclr.h"
+
+typedef struct conv2d conv2d;
+
+typedef struct {
+    int n, ic, ih, iw;   /* input */
+    int oc, k, stride, pad;
+    int src_plain;       /* 1: x is plain NCHW (network input), 0: nChw8c */
+    int need_dx;         /* 0: no gradient w.r.t. x is ever asked (first layer) */
+} conv2d_config;
+
+nnclr_status conv2d_create(conv2d **out, const conv2d_config *cfg);
+void conv2d_free(conv2d *c);
+/* Output spatial size: (ih + 2 pad - k) / stride + 1. */
+void conv2d_out_hw(const conv2d *c, int *oh, int *ow);
+
+/* w: (OC, IC, K, K) plain. Copies/reorders w for the following calls. */
+nnclr_status conv2d_prepare(conv2d *c, const float *w);
+/* y: (N, OC, OH, OW) nChw8c, overwritten. x: (N, IC, IH, IW) nChw8c or plain NCHW. */
+nnclr_status conv2d_forward(conv2d *c, float *y, const float *x);
+/* dx: like x, OVERWRITTEN (may be NULL when need_dx = 0); dw: (OC, IC, K, K) plain,
+ * ACCUMULATED (+=). dy: like y. x: the forward input. */
+nnclr_status conv2d_backward(conv2d *c, float *dx, float *dw, const float *dy, const float *x);
+
+#endif

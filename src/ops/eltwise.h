@@ -1,0 +1,24 @@
+/* eltwise.h - element-wise ops on activations of any layout (they are flat float arrays):
+ * ReLU, residual add, and the fused residual add + ReLU that ends a ResNet block. OpenMP. */
+#ifndef NNCLR_OPS_ELTWISE_H
+#define NNCLR_OPS_ELTWISE_H
+
+#include <stddef.h>
+
+/* y = max(x, 0). y may equal x. */
+void relu_forward(float *y, const float *x, size_t n);
+/* dx = dy * (y > 0), OVERWRITES dx; dx may equal dy. y: forward output. */
+void relu_backward(float *dx, const float *dy, const float *y, size_t n);
+/* dx += dy * (y > 0) */
+void relu_backward_acc(float *dx, const float *dy, const float *y, size_t n);
+/* y = a + b. */
+void add_forward(float *y, const float *a, const float *b, size_t n);
+/* y = max(a + b, 0). y may equal a or b. */
+void add_relu_forward(float *y, const float *a, const float *b, size_t n);
+/* dst += src */
+void add_inplace(float *dst, const float *src, size_t n);
+/* Layout conversion of the network input / for tests: plain NCHW <-> nChw8c. */
+void nchw_to_blocked(float *dst, const float *src, int n, int c, int h, int w);
+void blocked_to_nchw(float *dst, const float *src, int n, int c, int h, int w);
+
+#endif
