@@ -29,6 +29,80 @@ typedef enum {
 const char *nnclr_last_error(void);
 const char *nnclr_status_name(nnclr_status s);
 
+/* ------------------------------------------------------------------------------------------
+ * The model: backbone + projection/prediction heads + support set + optimizer, one object.
+ *
+ *     nnclr_config cfg;
+ *     nnclr_config_default(&cfg);          // the paper's recipe; then set arch, sizes, batch
+ *     cfg.arch = "resnet20"; cfg.in_channels = 1; cfg.height = cfg.width = 28; cfg.batch = 256;
+ *     nnclr_model *m;
+ *     if (nnclr_model_create(&m, &cfg) != NNCLR_OK) { ... nnclr_last_error() ... }
+ *     for (...) {                          // view1, view2: (batch, C, H, W) floats
+ *         nnclr_step_stats st;
+ *         nnclr_step(m, view1, view2, labels_or_NULL, &st);
+ *     }
+ *     nnclr_model_features(m, images, n, feat);   // eval-mode backbone features
+ *     nnclr_model_free(m);
+ * ------------------------------------------------------------------------------------------ */
+
+#include <stdint.h>
+
+typedef enum { NNCLR_POSITIVE_NN = 0, NNCLR_POSITIVE_SELF = 1 } nnclr_positive;
+typedef enum { NNCLR_OPT_LARS = 0, NNCLR_OPT_SGD = 1 } nnclr_optimizer;
+
+typedef struct {
+    /* backbone */
+    const char *arch;        /* resnet18|resnet34|resnet50|resnet20|resnet32|resnet56 */
+    int cifar_stem;          /* resnet18/34/50: 3x3 s1 stem without max-pool */
+    int in_channels, height, width;
+    int batch;               /* images per view per step (fixed) */
+    /* heads */
+    int proj_hidden, proj_dim, pred_hidden, use_predictor;
+    /* objective */
+    nnclr_positive positive; /* NN from the support set (NNCLR) or the view itself (SimCLR) */
+    int queue_size;          /* support set rows Q (>= batch) */
+    int topk;                /* 1: nearest neighbour; k > 1: uniform among the k nearest */
+    int push_both_views;     /* push view-2 projections too */
+    double temperature;      /* tau */
+    /* optimiser and schedule */
+    nnclr_optimizer optimizer;
+    double base_lr;          /* scaled by batch / 256 */
+    double weight_decay, momentum, lars_eta;
+    int64_t warmup_steps, total_steps;
+    uint64_t seed;
+} nnclr_config;
+
+/* The paper's defaults: resnet50, 2048-2048-256 projector, 4096 predictor, Q 98,304, top-1,
+ * tau 0.1, LARS (eta 0.001, momentum 0.9, wd 1e-6), base lr 0.3, batch 256 at 224x224x3. */
+void nnclr_config_default(nnclr_config *cfg);
+
+typedef struct nnclr_model nnclr_model;
+
+nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg);
+void nnclr_model_free(nnclr_model *m);
+const nnclr_config *nnclr_model_config(const nnclr_model *m);
+int nnclr_model_feature_dim(const nnclr_model *m);
+
+typedef struct {
+    double loss;
+    double lr;
+    double nn_accuracy;      /* fraction of NNs whose stored label equals the query's; -1 if unknown */
+    double pos_similarity;   /* mean cosine similarity of positive pairs */
+    int64_t step;            /* steps done after this one */
+} nnclr_step_stats;
+
+/* One training step: backbone on both views -> heads -> NN lookup -> loss -> backward ->
+ * optimizer -> support-set push. view1, view2: (batch, C, H, W). labels: (batch) or NULL
+ * (used only for the NN-accuracy diagnostic). On a NaN/Inf loss or gradient it returns
+ * NNCLR_ERR_NUMERIC and leaves parameters, buffers and support set unchanged. */
+nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, const int *labels,
+                        nnclr_step_stats *stats);
+
+/* Eval-mode backbone features of n images (any n >= 1): feat (n, feature_dim). */
+nnclr_status nnclr_model_features(nnclr_model *m, const float *images, int n, float *feat);
+/* Eval-mode L2-normalised projections (n, proj_dim). */
+nnclr_status nnclr_model_projections(nnclr_model *m, const float *images, int n, float *proj);
+
 #ifdef __cplusplus
 }
 #endif

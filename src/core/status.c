@@ -1,4 +1,5 @@
 /* status.c - thread-local error messages and checked allocation. */
+#define _POSIX_C_SOURCE 200809L
 #include "core/status.h"
 
 #include <stdarg.h>

@@ -14,23 +14,30 @@
 
 typedef struct batchnorm batchnorm;
 
+/* Fails with NNCLR_ERR_ARG when a size is <= 0 or fuse_relu is not 0/1. */
 nnclr_status batchnorm_create(batchnorm **out, int n, int c, int h, int w, int fuse_relu);
 void batchnorm_free(batchnorm *b);
-/* Bytes of the saved-state area one training forward needs (mean, var, relu workspace). */
+/* Bytes of the saved-state area one training forward needs: batch mean (C floats) at offset 0,
+ * batch (biased) variance (C floats) at the next 64-byte boundary, then the ReLU workspace. */
 size_t batchnorm_saved_bytes(const batchnorm *b);
 
-/* y, x: (N, C, H, W) nChw8c (y may equal x only when not fused... never alias: keep separate).
- * gamma, beta: (C). running_mean/var: (C), updated with `momentum`. saved: saved_bytes. */
+/* y, x: (N, C, H, W) nChw8c, separate buffers. gamma, beta: (C). running_mean/var: (C),
+ * updated with `momentum` (PyTorch's 0.1). saved: batchnorm_saved_bytes, written. Fails with
+ * NNCLR_ERR_ARG when N*H*W < 2. */
 nnclr_status batchnorm_forward_train(batchnorm *b, float *y, void *saved, const float *x,
                                      const float *gamma, const float *beta,
                                      float *running_mean, float *running_var, float momentum);
 nnclr_status batchnorm_forward_eval(batchnorm *b, float *y, const float *x, const float *gamma,
                                     const float *beta, const float *running_mean,
                                     const float *running_var);
-/* dx OVERWRITTEN; dgamma, dbeta ACCUMULATED. y is the forward output (needed only for the
- * fused ReLU when the implementation wants it; may be ignored). */
+/* dx OVERWRITTEN; dgamma, dbeta ACCUMULATED. dy: gradient w.r.t. y (after the ReLU when
+ * fused). x, saved, gamma, beta: those of the training forward. */
 nnclr_status batchnorm_backward(batchnorm *b, float *dx, float *dgamma, float *dbeta,
                                 const float *dy, const float *x, const void *saved,
                                 const float *gamma, const float *beta);
+
+/* Name of the oneDNN implementation of pass 0 (training forward), 1 (inference forward) or 2
+ * (backward), e.g. "bnorm_jit:avx2"; NULL for another pass. For tests and logs. */
+const char *batchnorm_impl_name(const batchnorm *b, int pass);
 
 #endif

@@ -5,7 +5,8 @@
 #define NNCLR_OPS_BATCHNORM1D_H
 
 /* Training forward. y, x: (N, C) (y may equal x). saved_mean, saved_rstd: (C) outputs for
- * backward. gamma, beta: (C) or NULL (no affine). running_mean/var: (C) updated, or NULL. */
+ * backward, or NULL when no backward follows. gamma, beta: (C) or NULL (no affine).
+ * running_mean/var: (C) updated, or NULL. */
 void batchnorm1d_forward_train(float *y, float *saved_mean, float *saved_rstd, const float *x,
                                const float *gamma, const float *beta, float *running_mean,
                                float *running_var, float momentum, int n, int c);

@@ -19,6 +19,8 @@ typedef struct {
     int need_dx;         /* 0: no gradient w.r.t. x is ever asked (first layer) */
 } conv2d_config;
 
+/* Fails with NNCLR_ERR_ARG on sizes <= 0, pad < 0, pad >= k, or k larger than the padded
+ * input. */
 nnclr_status conv2d_create(conv2d **out, const conv2d_config *cfg);
 void conv2d_free(conv2d *c);
 /* Output spatial size: (ih + 2 pad - k) / stride + 1. */
@@ -28,8 +30,14 @@ void conv2d_out_hw(const conv2d *c, int *oh, int *ow);
 nnclr_status conv2d_prepare(conv2d *c, const float *w);
 /* y: (N, OC, OH, OW) nChw8c, overwritten. x: (N, IC, IH, IW) nChw8c or plain NCHW. */
 nnclr_status conv2d_forward(conv2d *c, float *y, const float *x);
-/* dx: like x, OVERWRITTEN (may be NULL when need_dx = 0); dw: (OC, IC, K, K) plain,
- * ACCUMULATED (+=). dy: like y. x: the forward input. */
+/* dx: like x, OVERWRITTEN; NULL skips the data gradient (it must be NULL when need_dx = 0).
+ * dw: (OC, IC, K, K) plain, ACCUMULATED (+=); NULL skips the weight gradient. dy: like y.
+ * x: the forward input. Uses the weights of the last conv2d_prepare. */
 nnclr_status conv2d_backward(conv2d *c, float *dx, float *dw, const float *dy, const float *x);
+
+/* Name of the oneDNN implementation of pass 0 (forward), 1 (backward data) or 2 (backward
+ * weights), e.g. "jit:avx2"; NULL when the pass does not exist. The string lives as long as c.
+ * For tests and logs. */
+const char *conv2d_impl_name(const conv2d *c, int pass);
 
 #endif

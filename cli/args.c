@@ -1,0 +1,210 @@
+/* args.c - the flag table parser. See args.h. */
+#define _POSIX_C_SOURCE 200809L
+#include "args.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const arg_spec *find(const arg_spec *specs, int n, const char *name, size_t len) {
+    for (int i = 0; i < n; i++)
+        if (strlen(specs[i].name) == len && strncmp(specs[i].name, name, len) == 0) return &specs[i];
+    return NULL;
+}
+
+static int in_choices(const char *choices, const char *v) {
+    size_t len = strlen(v);
+    for (const char *p = choices; *p;) {
+        const char *bar = strchr(p, '|');
+        size_t l = bar ? (size_t)(bar - p) : strlen(p);
+        if (l == len && strncmp(p, v, l) == 0) return 1;
+        if (!bar) break;
+        p = bar + 1;
+    }
+    return 0;
+}
+
+/* Sets one flag from text. Returns 0 or prints an error and returns ARGS_USAGE. */
+static int set_value(const arg_spec *s, const char *cmd, const char *v) {
+    char *end;
+    errno = 0;
+    switch (s->type) {
+    case ARG_BOOL:
+        if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes")) *(int *)s->ptr = 1;
+        else if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no")) *(int *)s->ptr = 0;
+        else goto bad;
+        return 0;
+    case ARG_INT: {
+        long x = strtol(v, &end, 10);
+        if (*v == 0 || *end || errno) goto bad;
+        if (s->min <= s->max && (x < s->min || x > s->max)) goto range;
+        *(int *)s->ptr = (int)x;
+        return 0;
+    }
+    case ARG_U64: {
+        if (*v == '-') goto bad;
+        unsigned long long x = strtoull(v, &end, 10);
+        if (*v == 0 || *end || errno) goto bad;
+        *(uint64_t *)s->ptr = x;
+        return 0;
+    }
+    case ARG_FLOAT: {
+        double x = strtod(v, &end);
+        if (*v == 0 || *end || errno || !isfinite(x)) goto bad;
+        if (s->min <= s->max && (x < s->min || x > s->max)) goto range;
+        *(double *)s->ptr = x;
+        return 0;
+    }
+    case ARG_STR:
+        if (s->choices && !in_choices(s->choices, v)) {
+            fprintf(stderr, "nnclr %s: --%s must be one of %s, got '%s'\n", cmd, s->name, s->choices, v);
+            return ARGS_USAGE;
+        }
+        *(const char **)s->ptr = v;
+        return 0;
+    }
+bad:
+    fprintf(stderr, "nnclr %s: --%s: invalid value '%s'\n", cmd, s->name, v);
+    return ARGS_USAGE;
+range:
+    fprintf(stderr, "nnclr %s: --%s must be in [%g, %g], got %s\n", cmd, s->name, s->min, s->max, v);
+    return ARGS_USAGE;
+}
+
+/* Config file: `key = value` per line, '#' comments. Values are kept (strdup) for the process
+ * lifetime, as string flags point into them. */
+static int load_config(const arg_spec *specs, int n, const char *cmd, const char *path) {
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        fprintf(stderr, "nnclr %s: --config %s: %s\n", cmd, path, strerror(errno));
+        return ARGS_USAGE;
+    }
+    char line[1024];
+    int lineno = 0, rc = 0;
+    while (!rc && fgets(line, sizeof line, fp)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = 0;
+        char *p = line;
+        while (*p == ' ' || *p == '\t') p++;
+        char *e = p + strlen(p);
+        while (e > p && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) *--e = 0;
+        if (!*p) continue;
+        char *eq = strchr(p, '=');
+        if (!eq) {
+            fprintf(stderr, "nnclr %s: %s:%d: expected 'key = value'\n", cmd, path, lineno);
+            rc = ARGS_USAGE;
+            break;
+        }
+        char *k_end = eq;
+        while (k_end > p && (k_end[-1] == ' ' || k_end[-1] == '\t')) k_end--;
+        char *v = eq + 1;
+        while (*v == ' ' || *v == '\t') v++;
+        const arg_spec *s = find(specs, n, p, (size_t)(k_end - p));
+        if (!s || !strcmp(s->name, "config")) {
+            fprintf(stderr, "nnclr %s: %s:%d: unknown key '%.*s'\n", cmd, path, lineno, (int)(k_end - p), p);
+            rc = ARGS_USAGE;
+            break;
+        }
+        char *val = strdup(v);
+        if (!val) { rc = ARGS_USAGE; break; }
+        rc = set_value(s, cmd, val);
+        if (s->type != ARG_STR) free(val);
+    }
+    fclose(fp);
+    return rc;
+}
+
+int args_parse(const arg_spec *specs, int n, int argc, char **argv, int first, const char *cmd,
+               const char *usage, char **pos, int max_pos, int *npos) {
+    if (npos) *npos = 0;
+    /* First pass: --help and --config (the file is applied before the other flags). */
+    for (int i = first; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            args_print_help(specs, n, cmd, usage, stdout);
+            return ARGS_HELP;
+        }
+        if (!strcmp(argv[i], "--config") || !strncmp(argv[i], "--config=", 9)) {
+            const char *v = argv[i][8] == '=' ? argv[i] + 9 : (i + 1 < argc ? argv[i + 1] : NULL);
+            if (!v) {
+                fprintf(stderr, "nnclr %s: --config needs a value\n", cmd);
+                return ARGS_USAGE;
+            }
+            const arg_spec *s = find(specs, n, "config", 6);
+            if (s) *(const char **)s->ptr = v;
+            int rc = load_config(specs, n, cmd, v);
+            if (rc) return rc;
+        }
+    }
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0) {
+            if (!pos || !npos || *npos >= max_pos) {
+                fprintf(stderr, "nnclr %s: unexpected argument '%s'\n", cmd, a);
+                return ARGS_USAGE;
+            }
+            pos[(*npos)++] = argv[i];
+            continue;
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        const arg_spec *s = find(specs, n, name, len);
+        int negated = 0;
+        if (!s && len > 3 && !strncmp(name, "no-", 3)) {
+            s = find(specs, n, name + 3, len - 3);
+            if (s && s->type == ARG_BOOL) negated = 1;
+            else s = NULL;
+        }
+        if (!s) {
+            fprintf(stderr, "nnclr %s: unknown flag '--%.*s' (see nnclr %s --help)\n", cmd, (int)len, name, cmd);
+            return ARGS_USAGE;
+        }
+        if (!strcmp(s->name, "config")) { if (!eq) i++; continue; }
+        if (s->type == ARG_BOOL && !eq) {
+            *(int *)s->ptr = !negated;
+            continue;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v) {
+            fprintf(stderr, "nnclr %s: --%s needs a value\n", cmd, s->name);
+            return ARGS_USAGE;
+        }
+        int rc = set_value(s, cmd, v);
+        if (rc) return rc;
+    }
+    return ARGS_OK;
+}
+
+static void print_value(const arg_spec *s, FILE *out) {
+    switch (s->type) {
+    case ARG_INT: fprintf(out, "%d", *(int *)s->ptr); break;
+    case ARG_BOOL: fprintf(out, "%s", *(int *)s->ptr ? "true" : "false"); break;
+    case ARG_FLOAT: fprintf(out, "%.9g", *(double *)s->ptr); break;
+    case ARG_U64: fprintf(out, "%llu", (unsigned long long)*(uint64_t *)s->ptr); break;
+    case ARG_STR: fprintf(out, "%s", *(const char **)s->ptr ? *(const char **)s->ptr : ""); break;
+    }
+}
+
+void args_print_help(const arg_spec *specs, int n, const char *cmd, const char *usage, FILE *out) {
+    fprintf(out, "usage: nnclr %s %s\n\nflags (default in brackets):\n", cmd, usage);
+    for (int i = 0; i < n; i++) {
+        const arg_spec *s = &specs[i];
+        char left[64];
+        snprintf(left, sizeof left, "--%s%s", s->name, s->type == ARG_BOOL ? "" : " V");
+        fprintf(out, "  %-24s %s [", left, s->help);
+        print_value(s, out);
+        fprintf(out, "]");
+        if (s->choices) fprintf(out, " {%s}", s->choices);
+        fprintf(out, "\n");
+    }
+}
+
+void args_dump(const arg_spec *specs, int n, FILE *out) {
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(specs[i].name, "config") || !strcmp(specs[i].name, "resume")) continue;
+        fprintf(out, "%s = ", specs[i].name);
+        print_value(&specs[i], out);
+        fprintf(out, "\n");
+    }
+}

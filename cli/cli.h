@@ -1,0 +1,78 @@
+/* cli.h - what the nnclr subcommands share: the training-run options (one table used by
+ * `train`, saved as config.txt in the run directory and read back by `--resume`, `eval`,
+ * `embed`, `neighbors`), data-set opening by option, feature extraction, and exit codes. */
+#ifndef NNCLR_CLI_CLI_H
+#define NNCLR_CLI_CLI_H
+
+#include <stdint.h>
+
+#include "args.h"
+#include "data/augment.h"
+#include "data/dataset.h"
+#include "nnclr.h"
+
+#define EXIT_USAGE 2
+#define EXIT_RUNTIME 1
+
+typedef struct {
+    const char *config, *resume, *preset;
+    /* data */
+    const char *data, *data_path, *augment;
+    int crop_size, loader_threads;
+    double eval_fraction;
+    /* model */
+    const char *arch;
+    int cifar_stem, proj_hidden, proj_dim, pred_hidden, predictor;
+    /* objective */
+    const char *positive;
+    int queue_size, topk, push_both;
+    double temperature;
+    /* optimisation */
+    const char *optimizer;
+    int epochs, batch, warmup_epochs, threads;
+    double lr, weight_decay, momentum, lars_eta;
+    uint64_t seed;
+    /* run */
+    const char *run_dir;
+    int eval_every, checkpoint_every, keep_checkpoints, log_every, knn_k, stop_after, baseline;
+    double knn_tau;
+} train_opts;
+
+/* Fills the defaults of a preset ("small": the quick Fashion-MNIST run; "paper": the paper's
+ * recipe). Returns 0, or 2 for an unknown preset (message printed). */
+int train_opts_preset(train_opts *o, const char *preset);
+/* The flag table over o (count in *n). */
+const arg_spec *train_opts_specs(train_opts *o, int *n);
+/* Default path of a data set format ("" when it has none). */
+const char *default_data_path(const char *format);
+/* Opens a split of the configured data set (folder data: a held-out fraction for TEST). */
+nnclr_status open_split(const train_opts *o, int split, dataset *out);
+/* The augmentation config for the options and data set (view pipeline or eval). */
+nnclr_status make_augment(const train_opts *o, const dataset *d, int eval, augment_config *out);
+/* Model config from the options for a data set's image shape. steps_per_epoch sets the
+ * schedule length. */
+nnclr_status make_model_config(const train_opts *o, const augment_config *aug, int64_t steps_per_epoch,
+                               nnclr_config *cfg);
+/* Eval-mode features of every image of d (eval transform): (d->n, F). */
+nnclr_status extract_features(nnclr_model *m, const dataset *d, const augment_config *eval_aug,
+                              int projections, float **out, int *dim);
+/* Raw pixels after the eval transform, as features: (d->n, C*S*S). */
+nnclr_status extract_pixels(const dataset *d, const augment_config *eval_aug, float **out, int *dim);
+/* Loads a run directory's config.txt into o (preset "small" first, then the file). 0 or 2. */
+int load_run_config(train_opts *o, const char *run_dir, const char *cmd);
+/* Latest checkpoint of a run directory, or the path itself when it is a file. */
+nnclr_status resolve_checkpoint(const char *path, char *out, size_t size);
+/* A model built from a run directory or checkpoint: config from the run's config.txt, weights
+ * from the checkpoint (weights only). batch: the eval batch. */
+nnclr_status model_from_run(const char *path, int batch, train_opts *o, nnclr_model **m, char *ckpt,
+                            size_t ckpt_size);
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_neighbors(int argc, char **argv);
+int cmd_augment_preview(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#endif

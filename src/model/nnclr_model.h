@@ -1,0 +1,48 @@
+/* nnclr_model.h - the whole trainable model and what the training step needs, in one struct:
+ * backbone + heads sharing one flat parameter buffer (and one gradient buffer, one optimizer
+ * state buffer, one BN-statistics buffer), the support set, the RNG, the step counter, and
+ * the step's scratch memory (allocated once at create).
+ *
+ * Data flow: views -> backbone (resnet.c) -> heads (heads.c) -> support set (support_set.c)
+ * -> loss (loss.c) -> backward -> optimizer (lars.c) -> support-set push; nnclr_step.c runs
+ * it. Checkpoints (checkpoint_state.c) save every buffer named here. */
+#ifndef NNCLR_MODEL_NNCLR_MODEL_H
+#define NNCLR_MODEL_NNCLR_MODEL_H
+
+#include "core/rng.h"
+#include "core/tensors.h"
+#include "model/heads.h"
+#include "model/resnet.h"
+#include "nnclr.h"
+#include "ssl/support_set.h"
+
+struct nnclr_model {
+    nnclr_config cfg;
+    char arch[16];
+    resnet *backbone;
+    heads *heads;
+    tensor_table params;  /* trained tensors: conv/linear weights, biases, BN gamma/beta */
+    tensor_table buffers; /* BN running statistics */
+    float *grads;         /* (params.total) */
+    float *opt_state;     /* (params.total) momentum */
+    support_set *queue;
+    rng_state rng;        /* top-k sampling */
+    int64_t step;
+    int prepared;         /* backbone weights reordered for the current params */
+    int feat_dim;
+
+    /* step scratch, per view v = 0, 1; n = batch, F = feature dim, D = projection dim */
+    float *feat[2];       /* (n, F) */
+    float *z[2], *p[2];   /* (n, D) projections and predictions */
+    float *zn[2];         /* (n, D) L2-normalised projections */
+    float *pos[2];        /* (n, D) positives: NN(zn) or z */
+    float *dz[2], *dp[2]; /* (n, D) */
+    float *dfeat[2];      /* (n, F) */
+    int *nn_idx;          /* (n) */
+    float *znorm;         /* (n) row norms (scratch) */
+    float *buffers_backup;/* (buffers.total): restored when a step hits NaN */
+    float *eval_in;       /* (n, C, H, W): padded chunk for eval */
+    float *eval_feat;     /* (n, F) */
+};
+
+#endif

@@ -1,0 +1,389 @@
+/* resnet.c - ResNet backbones on blocked (nChw8c) activations. See resnet.h.
+ *
+ * The network is a stem (conv-BN-ReLU, optional max-pool) and a list of residual blocks. Each
+ * block is 2 (basic) or 3 (bottleneck) conv-BN units plus an optional projection shortcut
+ * (1x1 conv + BN). BN units before a ReLU fuse it (oneDNN fuse_norm_relu); the last BN of a
+ * block writes its output in place and the residual add + ReLU overwrites it, so the block
+ * output is that buffer. Forward and backward are written out explicitly in the fixed order. */
+#include "model/resnet.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/dnn.h"
+#include "core/status.h"
+#include "ops/batchnorm.h"
+#include "ops/conv2d.h"
+#include "ops/eltwise.h"
+#include "ops/pool.h"
+
+#define BN_MOMENTUM 0.1f
+
+/* One conv followed by its batch norm. Offsets: w/g/b into params, rm/rv into buffers,
+ * conv_out/bn_out/saved into a slot's arena (in floats). */
+typedef struct {
+    conv2d *conv;
+    batchnorm *bn;
+    int ic, oc, k, ih, iw, oh, ow;
+    size_t w_off, g_off, b_off, rm_off, rv_off;
+    size_t conv_out, bn_out, saved;
+    size_t out_size; /* floats of the (blocked) output */
+} conv_bn;
+
+typedef struct {
+    conv_bn u[3];  /* main path: 2 (basic) or 3 (bottleneck) units */
+    int nunits;
+    int has_ds;
+    conv_bn ds;    /* projection shortcut */
+    size_t in_size;
+} block;
+
+struct resnet {
+    resnet_config cfg;
+    char arch[16];
+    int n;
+    conv_bn stem;
+    maxpool *pool;      /* ImageNet stem only */
+    size_t pool_out, pool_saved, pool_size;
+    int pool_h, pool_w;
+    block *blocks;
+    int nblocks;
+    int feat_dim, out_h, out_w;
+    size_t input;       /* arena offset of the copy of the network input (plain NCHW) */
+    size_t slot_floats; /* arena floats per slot */
+    float *arena;       /* (nslots, slot_floats) */
+    float *scratch[4];  /* gradient scratch, each max_act floats */
+    size_t max_act;
+    double flops;
+};
+
+static size_t align16(size_t x) { return (x + 15) & ~(size_t)15; }
+
+/* Declares one conv-BN unit: parameters, running stats, primitives and arena slices. */
+static nnclr_status conv_bn_make(conv_bn *u, resnet *r, const char *prefix, const char *conv_name,
+                                 const char *bn_name, int ic, int ih, int iw, int oc, int k,
+                                 int stride, int pad, int fuse_relu, int first, tensor_table *params,
+                                 tensor_table *buffers) {
+    char name[TENSOR_NAME_MAX];
+    memset(u, 0, sizeof *u);
+    u->ic = ic;
+    u->oc = oc;
+    u->k = k;
+    u->ih = ih;
+    u->iw = iw;
+    conv2d_config cc = {r->n, ic, ih, iw, oc, k, stride, pad, first, !first};
+    NNCLR_TRY(conv2d_create(&u->conv, &cc));
+    conv2d_out_hw(u->conv, &u->oh, &u->ow);
+    NNCLR_TRY(batchnorm_create(&u->bn, r->n, oc, u->oh, u->ow, fuse_relu));
+
+    int wshape[4] = {oc, ic, k, k}, cshape[1] = {oc};
+    snprintf(name, sizeof name, "%s%s.weight", prefix, conv_name);
+    NNCLR_TRY(tensor_table_add(params, name, 4, wshape, TENSOR_WEIGHT, &u->w_off));
+    snprintf(name, sizeof name, "%s%s.weight", prefix, bn_name);
+    NNCLR_TRY(tensor_table_add(params, name, 1, cshape, TENSOR_NO_DECAY, &u->g_off));
+    snprintf(name, sizeof name, "%s%s.bias", prefix, bn_name);
+    NNCLR_TRY(tensor_table_add(params, name, 1, cshape, TENSOR_NO_DECAY, &u->b_off));
+    snprintf(name, sizeof name, "%s%s.running_mean", prefix, bn_name);
+    NNCLR_TRY(tensor_table_add(buffers, name, 1, cshape, TENSOR_NO_DECAY, &u->rm_off));
+    snprintf(name, sizeof name, "%s%s.running_var", prefix, bn_name);
+    NNCLR_TRY(tensor_table_add(buffers, name, 1, cshape, TENSOR_NO_DECAY, &u->rv_off));
+
+    u->out_size = dnn_act_size(r->n, oc, u->oh, u->ow);
+    u->conv_out = r->slot_floats;
+    r->slot_floats += align16(u->out_size);
+    u->bn_out = r->slot_floats;
+    r->slot_floats += align16(u->out_size);
+    u->saved = r->slot_floats;
+    r->slot_floats += align16((batchnorm_saved_bytes(u->bn) + 3) / 4);
+    if (u->out_size > r->max_act) r->max_act = u->out_size;
+    r->flops += 2.0 * oc * u->oh * u->ow * (double)ic * k * k;
+    return NNCLR_OK;
+}
+
+static void conv_bn_free(conv_bn *u) {
+    conv2d_free(u->conv);
+    batchnorm_free(u->bn);
+}
+
+/* Stages per architecture: blocks per stage, widths, bottleneck or not. */
+typedef struct {
+    const char *name;
+    int nstages, blocks[4], widths[4], bottleneck, cifar_resnet;
+} arch_spec;
+
+static const arch_spec ARCHS[] = {
+    {"resnet18", 4, {2, 2, 2, 2}, {64, 128, 256, 512}, 0, 0},
+    {"resnet34", 4, {3, 4, 6, 3}, {64, 128, 256, 512}, 0, 0},
+    {"resnet50", 4, {3, 4, 6, 3}, {64, 128, 256, 512}, 1, 0},
+    {"resnet20", 3, {3, 3, 3}, {16, 32, 64}, 0, 1},
+    {"resnet32", 3, {5, 5, 5}, {16, 32, 64}, 0, 1},
+    {"resnet56", 3, {9, 9, 9}, {16, 32, 64}, 0, 1},
+};
+
+nnclr_status resnet_create(resnet **out, const resnet_config *cfg, tensor_table *params,
+                           tensor_table *buffers) {
+    *out = NULL;
+    const arch_spec *a = NULL;
+    for (size_t i = 0; cfg->arch && i < sizeof ARCHS / sizeof ARCHS[0]; i++)
+        if (strcmp(cfg->arch, ARCHS[i].name) == 0) a = &ARCHS[i];
+    if (!a)
+        return nnclr_fail(NNCLR_ERR_ARG, "unknown architecture '%s' (resnet18, resnet34, resnet50, "
+                          "resnet20, resnet32, resnet56)", cfg->arch ? cfg->arch : "(null)");
+    if (cfg->in_channels != 1 && cfg->in_channels != 3)
+        return nnclr_fail(NNCLR_ERR_ARG, "input channels must be 1 or 3, got %d", cfg->in_channels);
+    if (cfg->height < 16 || cfg->width < 16)
+        return nnclr_fail(NNCLR_ERR_ARG, "input size %dx%d is smaller than 16x16", cfg->height, cfg->width);
+    if (cfg->height > 4096 || cfg->width > 4096)
+        return nnclr_fail(NNCLR_ERR_ARG, "input size %dx%d is larger than 4096x4096", cfg->height, cfg->width);
+    if (cfg->batch < 1 || cfg->batch > 65536)
+        return nnclr_fail(NNCLR_ERR_ARG, "batch must be in [1, 65536], got %d", cfg->batch);
+    if (cfg->nslots < 1 || cfg->nslots > 8)
+        return nnclr_fail(NNCLR_ERR_ARG, "slots must be in [1, 8], got %d", cfg->nslots);
+
+    resnet *r = nnclr_calloc(1, sizeof *r);
+    if (!r) return NNCLR_ERR_NOMEM;
+    r->cfg = *cfg;
+    snprintf(r->arch, sizeof r->arch, "%s", a->name);
+    r->cfg.arch = r->arch;
+    r->n = cfg->batch;
+    nnclr_status s;
+    int c = cfg->in_channels, h = cfg->height, w = cfg->width;
+    int imagenet_stem = !a->cifar_resnet && !cfg->cifar_stem;
+    int stem_out = a->cifar_resnet ? a->widths[0] : 64;
+
+    /* The input is copied into the arena: the stem's weight gradient needs it in backward. */
+    r->input = 0;
+    r->slot_floats = align16((size_t)r->n * c * h * w);
+
+    /* Stem. */
+    if (imagenet_stem)
+        s = conv_bn_make(&r->stem, r, "backbone.", "conv1", "bn1", c, h, w, stem_out, 7, 2, 3, 1, 1, params, buffers);
+    else
+        s = conv_bn_make(&r->stem, r, "backbone.", "conv1", "bn1", c, h, w, stem_out, 3, 1, 1, 1, 1, params, buffers);
+    if (s) goto fail;
+    c = stem_out;
+    h = r->stem.oh;
+    w = r->stem.ow;
+    if (imagenet_stem) {
+        if ((s = maxpool_create(&r->pool, r->n, c, h, w, 3, 2, 1))) goto fail;
+        maxpool_out_hw(r->pool, &r->pool_h, &r->pool_w);
+        r->pool_size = dnn_act_size(r->n, c, r->pool_h, r->pool_w);
+        r->pool_out = r->slot_floats;
+        r->slot_floats += align16(r->pool_size);
+        r->pool_saved = r->slot_floats;
+        r->slot_floats += align16((maxpool_saved_bytes(r->pool) + 3) / 4);
+        h = r->pool_h;
+        w = r->pool_w;
+    }
+
+    /* Residual stages. */
+    int total = 0;
+    for (int st = 0; st < a->nstages; st++) total += a->blocks[st];
+    r->blocks = nnclr_calloc((size_t)total, sizeof *r->blocks);
+    if (!r->blocks) { s = NNCLR_ERR_NOMEM; goto fail; }
+    int expansion = a->bottleneck ? 4 : 1;
+    for (int st = 0; st < a->nstages; st++) {
+        for (int bi = 0; bi < a->blocks[st]; bi++) {
+            block *b = &r->blocks[r->nblocks++];
+            char prefix[48];
+            snprintf(prefix, sizeof prefix, "backbone.layer%d.%d.", st + 1, bi);
+            int stride = (bi == 0 && st > 0) ? 2 : 1;
+            int width = a->widths[st], outc = width * expansion;
+            b->in_size = dnn_act_size(r->n, c, h, w);
+            if (a->bottleneck) {
+                b->nunits = 3;
+                if ((s = conv_bn_make(&b->u[0], r, prefix, "conv1", "bn1", c, h, w, width, 1, 1, 0, 1, 0, params, buffers))) goto fail;
+                if ((s = conv_bn_make(&b->u[1], r, prefix, "conv2", "bn2", width, h, w, width, 3, stride, 1, 1, 0, params, buffers))) goto fail;
+                if ((s = conv_bn_make(&b->u[2], r, prefix, "conv3", "bn3", width, b->u[1].oh, b->u[1].ow, outc, 1, 1, 0, 0, 0, params, buffers))) goto fail;
+            } else {
+                b->nunits = 2;
+                if ((s = conv_bn_make(&b->u[0], r, prefix, "conv1", "bn1", c, h, w, width, 3, stride, 1, 1, 0, params, buffers))) goto fail;
+                if ((s = conv_bn_make(&b->u[1], r, prefix, "conv2", "bn2", width, b->u[0].oh, b->u[0].ow, outc, 3, 1, 1, 0, 0, params, buffers))) goto fail;
+            }
+            if (stride != 1 || c != outc) {
+                b->has_ds = 1;
+                if ((s = conv_bn_make(&b->ds, r, prefix, "downsample.0", "downsample.1", c, h, w, outc, 1, stride, 0, 0, 0, params, buffers))) goto fail;
+            }
+            conv_bn *last = &b->u[b->nunits - 1];
+            c = outc;
+            h = last->oh;
+            w = last->ow;
+        }
+    }
+    r->feat_dim = c;
+    r->out_h = h;
+    r->out_w = w;
+
+    r->arena = nnclr_malloc((size_t)cfg->nslots * r->slot_floats * sizeof(float));
+    if (!r->arena) { s = NNCLR_ERR_NOMEM; goto fail; }
+    /* Zero once: padded channels of every activation then stay zero (kernels keep them). */
+    memset(r->arena, 0, (size_t)cfg->nslots * r->slot_floats * sizeof(float));
+    for (int i = 0; i < 4; i++) {
+        r->scratch[i] = nnclr_calloc(r->max_act, sizeof(float));
+        if (!r->scratch[i]) { s = NNCLR_ERR_NOMEM; goto fail; }
+    }
+    *out = r;
+    return NNCLR_OK;
+fail:
+    resnet_free(r);
+    return s;
+}
+
+void resnet_free(resnet *r) {
+    if (!r) return;
+    conv_bn_free(&r->stem);
+    maxpool_free(r->pool);
+    for (int i = 0; i < r->nblocks; i++) {
+        for (int j = 0; j < r->blocks[i].nunits; j++) conv_bn_free(&r->blocks[i].u[j]);
+        if (r->blocks[i].has_ds) conv_bn_free(&r->blocks[i].ds);
+    }
+    free(r->blocks);
+    free(r->arena);
+    for (int i = 0; i < 4; i++) free(r->scratch[i]);
+    free(r);
+}
+
+int resnet_feature_dim(const resnet *r) { return r->feat_dim; }
+
+size_t resnet_memory_bytes(const resnet *r) {
+    return ((size_t)r->cfg.nslots * r->slot_floats + 4 * r->max_act) * sizeof(float);
+}
+
+double resnet_forward_flops(const resnet *r) { return r->flops; }
+
+/* Applies f to every conv-BN unit in forward order. */
+#define FOR_EACH_UNIT(r, u, body)                                              \
+    do {                                                                       \
+        conv_bn *u = &(r)->stem;                                               \
+        body;                                                                  \
+        for (int bi_ = 0; bi_ < (r)->nblocks; bi_++) {                         \
+            block *b_ = &(r)->blocks[bi_];                                     \
+            for (int ui_ = 0; ui_ < b_->nunits + b_->has_ds; ui_++) {          \
+                u = ui_ < b_->nunits ? &b_->u[ui_] : &b_->ds;                  \
+                body;                                                          \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
+
+void resnet_init(resnet *r, float *params, float *buffers, rng_state *rng) {
+    FOR_EACH_UNIT(r, u, {
+        /* Kaiming normal, mode fan_out, ReLU gain: std = sqrt(2 / (OC k k)). */
+        float std = sqrtf(2.0f / (float)(u->oc * u->k * u->k));
+        size_t nw = (size_t)u->oc * u->ic * u->k * u->k;
+        for (size_t i = 0; i < nw; i++) params[u->w_off + i] = std * rng_normal(rng);
+        for (int i = 0; i < u->oc; i++) {
+            params[u->g_off + i] = 1.0f;
+            params[u->b_off + i] = 0.0f;
+            buffers[u->rm_off + i] = 0.0f;
+            buffers[u->rv_off + i] = 1.0f;
+        }
+    });
+}
+
+nnclr_status resnet_prepare(resnet *r, const float *params) {
+    FOR_EACH_UNIT(r, u, { NNCLR_TRY(conv2d_prepare(u->conv, params + u->w_off)); });
+    return NNCLR_OK;
+}
+
+/* y = BN(conv(x)) for one unit, into this slot's arena. */
+static nnclr_status conv_bn_forward(conv_bn *u, float *arena, const float *x, int training,
+                                    const float *params, float *buffers) {
+    NNCLR_TRY(conv2d_forward(u->conv, arena + u->conv_out, x));
+    if (training)
+        return batchnorm_forward_train(u->bn, arena + u->bn_out, arena + u->saved, arena + u->conv_out,
+                                       params + u->g_off, params + u->b_off, buffers + u->rm_off,
+                                       buffers + u->rv_off, BN_MOMENTUM);
+    return batchnorm_forward_eval(u->bn, arena + u->bn_out, arena + u->conv_out, params + u->g_off,
+                                  params + u->b_off, buffers + u->rm_off, buffers + u->rv_off);
+}
+
+/* dx = d/dx of the unit given dy (w.r.t. its BN output); dx may be NULL for the first layer.
+ * tmp: scratch for the gradient between BN and conv. */
+static nnclr_status conv_bn_backward(conv_bn *u, float *arena, float *dx, float *tmp, const float *dy,
+                                     const float *x, const float *params, float *grads) {
+    NNCLR_TRY(batchnorm_backward(u->bn, tmp, grads + u->g_off, grads + u->b_off, dy, arena + u->conv_out,
+                                 arena + u->saved, params + u->g_off, params + u->b_off));
+    return conv2d_backward(u->conv, dx, grads + u->w_off, tmp, x);
+}
+
+static const float *block_output(const resnet *r, const float *arena, int bi) {
+    const block *b = &r->blocks[bi];
+    return arena + b->u[b->nunits - 1].bn_out;
+}
+
+nnclr_status resnet_forward(resnet *r, int slot, float *feat, const float *x, int training,
+                            const float *params, float *buffers) {
+    if (slot < 0 || slot >= r->cfg.nslots) return nnclr_fail(NNCLR_ERR_ARG, "slot %d out of range", slot);
+    float *arena = r->arena + (size_t)slot * r->slot_floats;
+    if (training) {
+        memcpy(arena + r->input, x, (size_t)r->n * r->cfg.in_channels * r->cfg.height * r->cfg.width * sizeof(float));
+        x = arena + r->input;
+    }
+    NNCLR_TRY(conv_bn_forward(&r->stem, arena, x, training, params, buffers));
+    const float *cur = arena + r->stem.bn_out;
+    if (r->pool) {
+        NNCLR_TRY(maxpool_forward(r->pool, arena + r->pool_out, training ? arena + r->pool_saved : NULL, cur));
+        cur = arena + r->pool_out;
+    }
+    for (int bi = 0; bi < r->nblocks; bi++) {
+        block *b = &r->blocks[bi];
+        const float *in = cur;
+        for (int ui = 0; ui < b->nunits; ui++) {
+            NNCLR_TRY(conv_bn_forward(&b->u[ui], arena, cur, training, params, buffers));
+            cur = arena + b->u[ui].bn_out;
+        }
+        const float *shortcut = in;
+        if (b->has_ds) {
+            NNCLR_TRY(conv_bn_forward(&b->ds, arena, in, training, params, buffers));
+            shortcut = arena + b->ds.bn_out;
+        }
+        conv_bn *last = &b->u[b->nunits - 1];
+        float *y = arena + last->bn_out;
+        add_relu_forward(y, y, shortcut, last->out_size);
+        cur = y;
+    }
+    global_avgpool_forward(feat, cur, r->n, r->feat_dim, r->out_h, r->out_w);
+    return NNCLR_OK;
+}
+
+nnclr_status resnet_backward(resnet *r, int slot, const float *dfeat, const float *params, float *grads) {
+    if (slot < 0 || slot >= r->cfg.nslots) return nnclr_fail(NNCLR_ERR_ARG, "slot %d out of range", slot);
+    float *arena = r->arena + (size_t)slot * r->slot_floats;
+    float *g = r->scratch[0], *t1 = r->scratch[1], *t2 = r->scratch[2], *gin = r->scratch[3];
+    /* g: gradient w.r.t. the current block's output. */
+    global_avgpool_backward(g, dfeat, r->n, r->feat_dim, r->out_h, r->out_w);
+    for (int bi = r->nblocks - 1; bi >= 0; bi--) {
+        block *b = &r->blocks[bi];
+        conv_bn *last = &b->u[b->nunits - 1];
+        const float *in = bi > 0 ? block_output(r, arena, bi - 1) : r->pool ? arena + r->pool_out
+                                                                            : arena + r->stem.bn_out;
+        /* Through the ReLU after the residual add: g now is d(pre-activation sum). */
+        relu_backward(g, g, arena + last->bn_out, last->out_size);
+        /* Shortcut path writes gin first (overwrite), the main path is added to it. */
+        if (b->has_ds)
+            NNCLR_TRY(conv_bn_backward(&b->ds, arena, gin, t1, g, in, params, grads));
+        else
+            memcpy(gin, g, b->in_size * sizeof(float));
+        const float *dy = g;
+        for (int ui = b->nunits - 1; ui >= 0; ui--) {
+            conv_bn *u = &b->u[ui];
+            const float *x = ui > 0 ? arena + b->u[ui - 1].bn_out : in;
+            /* Alternate output buffers so dy (the input of this step) is never overwritten. */
+            float *dx = ui > 0 ? (dy == t2 ? g : t2) : t2;
+            if (ui == 0 && dy == t2) dx = g;
+            NNCLR_TRY(conv_bn_backward(u, arena, dx, t1, dy, x, params, grads));
+            dy = dx;
+        }
+        add_inplace(gin, dy, b->in_size);
+        float *tmp = g;
+        g = gin;
+        gin = tmp;
+    }
+    if (r->pool) {
+        NNCLR_TRY(maxpool_backward(r->pool, t2, g, arena + r->pool_saved));
+        g = t2;
+    }
+    return conv_bn_backward(&r->stem, arena, NULL, t1, g, arena + r->input, params, grads);
+}

@@ -1,0 +1,274 @@
+/* conv2d.c - 2-D convolution (no bias) of the ResNet backbone on oneDNN: forward, backward
+ * data, backward weights. See conv2d.h.
+ *
+ * conv2d_create makes every primitive once for the fixed batch. The weights descriptor is left
+ * to oneDNN (format "any"), so each pass gets the blocked weight layout its jit kernel wants,
+ * while activations stay in nChw8c (or plain NCHW for the network input) and are never
+ * reordered. The only reorders are on weights, which are small next to activations:
+ * conv2d_prepare turns the plain OIHW parameters into the forward layout (and into the
+ * backward-data layout when that one differs), and conv2d_backward reorders the blocked weight
+ * gradient to OIHW with a "sum" post-op, so it lands ADDED to the caller's dw with no
+ * temporary. Scratchpads use oneDNN's library mode, in which one buffer, grown at primitive
+ * creation, serves all primitives of the process. */
+#include "ops/conv2d.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include "core/dnn.h"
+#include "core/status.h"
+
+struct conv2d {
+    conv2d_config cfg;
+    int oh, ow;
+    int prepared;
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    dnnl_primitive_desc_t fwd_pd, bwd_data_pd, bwd_w_pd;
+    dnnl_primitive_t fwd, bwd_data, bwd_w;
+    /* Weight reorders: plain -> forward layout, plain -> backward-data layout (NULL when the
+     * forward copy serves both), blocked gradient -> plain with accumulation. */
+    dnnl_primitive_t w_to_fwd, w_to_bwd, dw_to_plain;
+    /* Memory objects over caller buffers, re-pointed on every call. */
+    dnnl_memory_t x, y, dx, dy, w_plain, dw_plain;
+    /* Memory objects over the owned buffers below. */
+    dnnl_memory_t w_fwd, w_bwd, dw_blk;
+    void *w_fwd_buf, *w_bwd_buf, *dw_blk_buf;
+};
+
+/* ---- small oneDNN helpers */
+
+/* A memory object for `md` over `data` (DNNL_MEMORY_NONE: pointed later). */
+static nnclr_status mem_create(dnnl_memory_t *m, const dnnl_memory_desc_t *md,
+                               dnnl_engine_t engine, void *data) {
+    return dnn_check(dnnl_memory_create(m, md, engine, data), "creating a oneDNN memory object");
+}
+
+/* An owned, zeroed buffer for `md` and a memory object over it. */
+static nnclr_status mem_create_owned(dnnl_memory_t *m, void **buf, const dnnl_memory_desc_t *md,
+                                     dnnl_engine_t engine) {
+    *buf = nnclr_calloc(1, dnnl_memory_desc_get_size(md));
+    if (!*buf) return NNCLR_ERR_NOMEM;
+    return mem_create(m, md, engine, *buf);
+}
+
+static nnclr_status mem_point(dnnl_memory_t m, const void *data) {
+    return dnn_check(dnnl_memory_set_data_handle(m, (void *)(uintptr_t)data),
+                     "pointing a oneDNN memory object");
+}
+
+static nnclr_status prim_run(const conv2d *c, dnnl_primitive_t p, int nargs,
+                             const dnnl_exec_arg_t *args, const char *what) {
+    NNCLR_TRY(dnn_check(dnnl_primitive_execute(p, c->stream, nargs, args), what));
+    return dnn_check(dnnl_stream_wait(c->stream), what);
+}
+
+static nnclr_status prim_create(dnnl_primitive_t *p, const_dnnl_primitive_desc_t pd,
+                                const char *what) {
+    return dnn_check(dnnl_primitive_create(p, pd), what);
+}
+
+/* A reorder primitive src_md -> dst_md; `accumulate` adds into dst (sum post-op). */
+static nnclr_status reorder_create(dnnl_primitive_t *p, const dnnl_memory_desc_t *src_md,
+                                   const dnnl_memory_desc_t *dst_md, dnnl_engine_t engine,
+                                   int accumulate) {
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t ops = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    nnclr_status s = NNCLR_OK;
+    if (accumulate) {
+        s = dnn_check(dnnl_primitive_attr_create(&attr), "creating reorder attributes");
+        if (s == NNCLR_OK) s = dnn_check(dnnl_post_ops_create(&ops), "creating post-ops");
+        if (s == NNCLR_OK) s = dnn_check(dnnl_post_ops_append_sum(ops, 1.0f), "adding sum post-op");
+        if (s == NNCLR_OK)
+            s = dnn_check(dnnl_primitive_attr_set_post_ops(attr, ops), "setting reorder post-ops");
+    }
+    if (s == NNCLR_OK)
+        s = dnn_check(dnnl_reorder_primitive_desc_create(&pd, src_md, engine, dst_md, engine, attr),
+                      "creating a weight reorder");
+    if (s == NNCLR_OK) s = prim_create(p, pd, "creating a weight reorder");
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (ops) dnnl_post_ops_destroy(ops);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return s;
+}
+
+static const dnnl_memory_desc_t *pd_md(const_dnnl_primitive_desc_t pd, dnnl_query_t what) {
+    return dnnl_primitive_desc_query_md(pd, what, 0);
+}
+
+/* ---- create / free */
+
+static nnclr_status conv2d_check_config(const conv2d_config *g) {
+    if (g->n <= 0 || g->ic <= 0 || g->ih <= 0 || g->iw <= 0 || g->oc <= 0)
+        return nnclr_fail(NNCLR_ERR_ARG, "conv2d: sizes must be > 0 (n %d, ic %d, ih %d, iw %d, oc %d)",
+                          g->n, g->ic, g->ih, g->iw, g->oc);
+    if (g->k <= 0 || g->stride <= 0 || g->pad < 0)
+        return nnclr_fail(NNCLR_ERR_ARG, "conv2d: bad kernel %d / stride %d / pad %d", g->k,
+                          g->stride, g->pad);
+    if (g->k > g->ih + 2 * g->pad || g->k > g->iw + 2 * g->pad)
+        return nnclr_fail(NNCLR_ERR_ARG, "conv2d: kernel %d larger than the padded input %dx%d",
+                          g->k, g->ih + 2 * g->pad, g->iw + 2 * g->pad);
+    if (g->pad >= g->k)
+        return nnclr_fail(NNCLR_ERR_ARG, "conv2d: pad %d must be smaller than kernel %d", g->pad,
+                          g->k);
+    if ((g->src_plain != 0 && g->src_plain != 1) || (g->need_dx != 0 && g->need_dx != 1))
+        return nnclr_fail(NNCLR_ERR_ARG, "conv2d: src_plain and need_dx must be 0 or 1");
+    return NNCLR_OK;
+}
+
+static nnclr_status conv2d_build(conv2d *c) {
+    const conv2d_config *g = &c->cfg;
+    dnn_ctx *ctx;
+    NNCLR_TRY(dnn_get(&ctx));
+    c->engine = ctx->engine;
+    c->stream = ctx->stream;
+    c->oh = (g->ih + 2 * g->pad - g->k) / g->stride + 1;
+    c->ow = (g->iw + 2 * g->pad - g->k) / g->stride + 1;
+
+    dnnl_memory_desc_t x_md, y_md, w_any, w_plain_md;
+    dnnl_dims_t x_dims = {g->n, g->ic, g->ih, g->iw}, y_dims = {g->n, g->oc, c->oh, c->ow};
+    dnnl_dims_t w_dims = {g->oc, g->ic, g->k, g->k};
+    dnnl_dims_t strides = {g->stride, g->stride}, pads = {g->pad, g->pad};
+    DNN_TRY(dnnl_memory_desc_init_by_tag(&x_md, 4, x_dims, dnnl_f32,
+                                         g->src_plain ? dnnl_nchw : dnnl_nChw8c));
+    DNN_TRY(dnnl_memory_desc_init_by_tag(&y_md, 4, y_dims, dnnl_f32, dnnl_nChw8c));
+    DNN_TRY(dnnl_memory_desc_init_by_tag(&w_any, 4, w_dims, dnnl_f32, dnnl_format_tag_any));
+    DNN_TRY(dnnl_memory_desc_init_by_tag(&w_plain_md, 4, w_dims, dnnl_f32, dnnl_oihw));
+
+    /* Forward (training, so it can serve as the hint of the backward passes). */
+    dnnl_convolution_desc_t d;
+    DNN_TRY(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct,
+                                               &x_md, &w_any, NULL, &y_md, strides, pads, pads));
+    NNCLR_TRY(dnn_check(dnnl_primitive_desc_create(&c->fwd_pd, &d, NULL, c->engine, NULL),
+                        "creating the conv2d forward primitive descriptor"));
+    NNCLR_TRY(prim_create(&c->fwd, c->fwd_pd, "creating the conv2d forward primitive"));
+    const dnnl_memory_desc_t *w_fwd_md = pd_md(c->fwd_pd, dnnl_query_weights_md);
+
+    /* Backward weights: the gradient goes into a blocked buffer of oneDNN's choosing. */
+    DNN_TRY(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &x_md, &w_any,
+                                                        NULL, &y_md, strides, pads, pads));
+    NNCLR_TRY(dnn_check(dnnl_primitive_desc_create(&c->bwd_w_pd, &d, NULL, c->engine, c->fwd_pd),
+                        "creating the conv2d backward-weights primitive descriptor"));
+    NNCLR_TRY(prim_create(&c->bwd_w, c->bwd_w_pd, "creating the conv2d backward-weights primitive"));
+    const dnnl_memory_desc_t *dw_md = pd_md(c->bwd_w_pd, dnnl_query_diff_weights_md);
+
+    /* Backward data, only when some caller will ask for dx. */
+    const dnnl_memory_desc_t *w_bwd_md = NULL;
+    if (g->need_dx) {
+        DNN_TRY(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &x_md, &w_any,
+                                                         &y_md, strides, pads, pads));
+        NNCLR_TRY(dnn_check(dnnl_primitive_desc_create(&c->bwd_data_pd, &d, NULL, c->engine, c->fwd_pd),
+                            "creating the conv2d backward-data primitive descriptor"));
+        NNCLR_TRY(prim_create(&c->bwd_data, c->bwd_data_pd, "creating the conv2d backward-data primitive"));
+        w_bwd_md = pd_md(c->bwd_data_pd, dnnl_query_weights_md);
+        NNCLR_TRY(mem_create(&c->dx, &x_md, c->engine, DNNL_MEMORY_NONE));
+    }
+
+    NNCLR_TRY(mem_create(&c->x, &x_md, c->engine, DNNL_MEMORY_NONE));
+    NNCLR_TRY(mem_create(&c->y, &y_md, c->engine, DNNL_MEMORY_NONE));
+    NNCLR_TRY(mem_create(&c->dy, &y_md, c->engine, DNNL_MEMORY_NONE));
+    NNCLR_TRY(mem_create(&c->w_plain, &w_plain_md, c->engine, DNNL_MEMORY_NONE));
+    NNCLR_TRY(mem_create(&c->dw_plain, &w_plain_md, c->engine, DNNL_MEMORY_NONE));
+    NNCLR_TRY(mem_create_owned(&c->w_fwd, &c->w_fwd_buf, w_fwd_md, c->engine));
+    NNCLR_TRY(mem_create_owned(&c->dw_blk, &c->dw_blk_buf, dw_md, c->engine));
+    NNCLR_TRY(reorder_create(&c->w_to_fwd, &w_plain_md, w_fwd_md, c->engine, 0));
+    NNCLR_TRY(reorder_create(&c->dw_to_plain, dw_md, &w_plain_md, c->engine, 1));
+    if (w_bwd_md && !dnnl_memory_desc_equal(w_bwd_md, w_fwd_md)) {
+        NNCLR_TRY(mem_create_owned(&c->w_bwd, &c->w_bwd_buf, w_bwd_md, c->engine));
+        NNCLR_TRY(reorder_create(&c->w_to_bwd, &w_plain_md, w_bwd_md, c->engine, 0));
+    }
+    return NNCLR_OK;
+}
+
+nnclr_status conv2d_create(conv2d **out, const conv2d_config *cfg) {
+    *out = NULL;
+    NNCLR_TRY(conv2d_check_config(cfg));
+    conv2d *c = nnclr_calloc(1, sizeof *c);
+    if (!c) return NNCLR_ERR_NOMEM;
+    c->cfg = *cfg;
+    nnclr_status s = conv2d_build(c);
+    if (s != NNCLR_OK) {
+        conv2d_free(c);
+        return s;
+    }
+    *out = c;
+    return NNCLR_OK;
+}
+
+void conv2d_free(conv2d *c) {
+    if (!c) return;
+    dnnl_primitive_t prims[] = {c->fwd, c->bwd_data, c->bwd_w, c->w_to_fwd, c->w_to_bwd, c->dw_to_plain};
+    for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
+        if (prims[i]) dnnl_primitive_destroy(prims[i]);
+    dnnl_primitive_desc_t pds[] = {c->fwd_pd, c->bwd_data_pd, c->bwd_w_pd};
+    for (size_t i = 0; i < sizeof pds / sizeof pds[0]; i++)
+        if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);
+    dnnl_memory_t mems[] = {c->x, c->y, c->dx, c->dy, c->w_plain, c->dw_plain, c->w_fwd, c->w_bwd, c->dw_blk};
+    for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
+        if (mems[i]) dnnl_memory_destroy(mems[i]);
+    free(c->w_fwd_buf);
+    free(c->w_bwd_buf);
+    free(c->dw_blk_buf);
+    free(c);
+}
+
+void conv2d_out_hw(const conv2d *c, int *oh, int *ow) {
+    *oh = c->oh;
+    *ow = c->ow;
+}
+
+const char *conv2d_impl_name(const conv2d *c, int pass) {
+    const_dnnl_primitive_desc_t pd = pass == 0 ? c->fwd_pd : pass == 1 ? c->bwd_data_pd
+                                   : pass == 2 ? c->bwd_w_pd : NULL;
+    const char *name = NULL;
+    if (!pd || dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) != dnnl_success)
+        return NULL;
+    return name;
+}
+
+/* ---- compute */
+
+nnclr_status conv2d_prepare(conv2d *c, const float *w) {
+    NNCLR_TRY(mem_point(c->w_plain, w));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, c->w_plain}, {DNNL_ARG_TO, c->w_fwd}};
+    NNCLR_TRY(prim_run(c, c->w_to_fwd, 2, args, "reordering conv2d weights"));
+    if (c->w_to_bwd) {
+        args[1].memory = c->w_bwd;
+        NNCLR_TRY(prim_run(c, c->w_to_bwd, 2, args, "reordering conv2d weights for backward"));
+    }
+    c->prepared = 1;
+    return NNCLR_OK;
+}
+
+nnclr_status conv2d_forward(conv2d *c, float *y, const float *x) {
+    if (!c->prepared) return nnclr_fail(NNCLR_ERR_ARG, "conv2d_forward called before conv2d_prepare");
+    NNCLR_TRY(mem_point(c->x, x));
+    NNCLR_TRY(mem_point(c->y, y));
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->x}, {DNNL_ARG_WEIGHTS, c->w_fwd}, {DNNL_ARG_DST, c->y}};
+    return prim_run(c, c->fwd, 3, args, "conv2d forward");
+}
+
+nnclr_status conv2d_backward(conv2d *c, float *dx, float *dw, const float *dy, const float *x) {
+    if (dx && !c->cfg.need_dx)
+        return nnclr_fail(NNCLR_ERR_ARG, "conv2d_backward: dx asked from a conv made with need_dx = 0");
+    if (dx && !c->prepared)
+        return nnclr_fail(NNCLR_ERR_ARG, "conv2d_backward called before conv2d_prepare");
+    NNCLR_TRY(mem_point(c->dy, dy));
+    if (dx) {
+        NNCLR_TRY(mem_point(c->dx, dx));
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, c->dy},
+                                   {DNNL_ARG_WEIGHTS, c->w_bwd ? c->w_bwd : c->w_fwd},
+                                   {DNNL_ARG_DIFF_SRC, c->dx}};
+        NNCLR_TRY(prim_run(c, c->bwd_data, 3, args, "conv2d backward data"));
+    }
+    if (dw) {
+        NNCLR_TRY(mem_point(c->x, x));
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->x}, {DNNL_ARG_DIFF_DST, c->dy},
+                                   {DNNL_ARG_DIFF_WEIGHTS, c->dw_blk}};
+        NNCLR_TRY(prim_run(c, c->bwd_w, 3, args, "conv2d backward weights"));
+        NNCLR_TRY(mem_point(c->dw_plain, dw));
+        dnnl_exec_arg_t acc[2] = {{DNNL_ARG_FROM, c->dw_blk}, {DNNL_ARG_TO, c->dw_plain}};
+        NNCLR_TRY(prim_run(c, c->dw_to_plain, 2, acc, "accumulating the conv2d weight gradient"));
+    }
+    return NNCLR_OK;
+}

@@ -1,0 +1,81 @@
+/* eltwise.c - element-wise activation ops (ReLU, residual add) and the plain NCHW <-> nChw8c
+ * conversions at the edges of the backbone.
+ *
+ * The ops treat activations as flat arrays, so they serve every layout; ResNet blocks call
+ * add_relu_forward after the second (or third) convolution's batch norm, and the backward pass
+ * splits the gradient with relu_backward + add_inplace. Loops are OpenMP-parallel in large
+ * static chunks and simple enough for the compiler to vectorise; below ELTWISE_PAR_MIN
+ * elements they run on the calling thread, where a parallel region would cost more than the
+ * work. */
+#include "ops/eltwise.h"
+
+#include <stddef.h>
+
+#define ELTWISE_PAR_MIN 32768
+
+void relu_forward(float *y, const float *x, size_t n) {
+    #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void relu_backward(float *dx, const float *dy, const float *y, size_t n) {
+    #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
+    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void relu_backward_acc(float *dx, const float *dy, const float *y, size_t n) {
+    #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
+    for (size_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+void add_forward(float *y, const float *a, const float *b, size_t n) {
+    #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
+    for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
+}
+
+void add_relu_forward(float *y, const float *a, const float *b, size_t n) {
+    #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
+    for (size_t i = 0; i < n; i++) {
+        float s = a[i] + b[i];
+        y[i] = s > 0.0f ? s : 0.0f;
+    }
+}
+
+void add_inplace(float *dst, const float *src, size_t n) {
+    #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+/* dst: (N, C/8, H, W, 8) blocked, padded channels zeroed. src: (N, C, H, W) plain. */
+void nchw_to_blocked(float *dst, const float *src, int n, int c, int h, int w) {
+    const int cb_count = (c + 7) / 8;
+    const size_t hw = (size_t)h * (size_t)w;
+    const int blocks = n * cb_count;
+    #pragma omp parallel for schedule(static) if ((size_t)blocks * hw * 8 >= ELTWISE_PAR_MIN)
+    for (int nb = 0; nb < blocks; nb++) {
+        const int in = nb / cb_count, cb = nb % cb_count;
+        float *d = dst + (size_t)nb * hw * 8;
+        const int lanes = c - cb * 8 < 8 ? c - cb * 8 : 8;
+        const float *s = src + ((size_t)in * (size_t)c + (size_t)cb * 8) * hw;
+        for (size_t p = 0; p < hw; p++) {
+            for (int l = 0; l < lanes; l++) d[p * 8 + (size_t)l] = s[(size_t)l * hw + p];
+            for (int l = lanes; l < 8; l++) d[p * 8 + (size_t)l] = 0.0f;
+        }
+    }
+}
+
+/* dst: (N, C, H, W) plain. src: (N, C/8, H, W, 8) blocked; padded channels are dropped. */
+void blocked_to_nchw(float *dst, const float *src, int n, int c, int h, int w) {
+    const int cb_count = (c + 7) / 8;
+    const size_t hw = (size_t)h * (size_t)w;
+    const int blocks = n * cb_count;
+    #pragma omp parallel for schedule(static) if ((size_t)blocks * hw * 8 >= ELTWISE_PAR_MIN)
+    for (int nb = 0; nb < blocks; nb++) {
+        const int in = nb / cb_count, cb = nb % cb_count;
+        const float *s = src + (size_t)nb * hw * 8;
+        const int lanes = c - cb * 8 < 8 ? c - cb * 8 : 8;
+        float *d = dst + ((size_t)in * (size_t)c + (size_t)cb * 8) * hw;
+        for (int l = 0; l < lanes; l++)
+            for (size_t p = 0; p < hw; p++) d[(size_t)l * hw + p] = s[p * 8 + (size_t)l];
+    }
+}
