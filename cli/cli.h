@@ -14,6 +14,14 @@
 #define EXIT_USAGE 2
 #define EXIT_RUNTIME 1
 
+/* Where a training run stands: the "progress" section of every checkpoint. */
+typedef struct {
+    int64_t epoch;       /* epochs completed */
+    int64_t batch;       /* batches of the next epoch already done (resume mid-epoch) */
+    double best_knn;     /* best kNN top-1 so far, -1 before any evaluation */
+    double elapsed;      /* training seconds so far */
+} run_progress;
+
 typedef struct {
     const char *config, *resume, *preset;
     /* data */

@@ -47,15 +47,7 @@ static int mkdir_p(const char *path) {
     return 0;
 }
 
-/* Where the run stands: written into every checkpoint. */
-typedef struct {
-    int64_t epoch;       /* epoch in progress */
-    int64_t batch;       /* batches of it done */
-    double best_knn;
-    double elapsed;      /* training seconds so far */
-} progress;
-
-static nnclr_status save_checkpoint(nnclr_model *m, const train_opts *o, const progress *pg,
+static nnclr_status save_checkpoint(nnclr_model *m, const train_opts *o, const run_progress *pg,
                                     const char *config_text, const augment_config *aug) {
     checkpoint *ck;
     NNCLR_TRY(checkpoint_create(&ck));
@@ -178,7 +170,7 @@ int cmd_train(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/config.txt", o.run_dir);
     if ((s = atomic_write_file(path, config_text, config_len))) goto fail;
 
-    progress pg = {0, 0, -1, 0};
+    run_progress pg = {0, 0, -1, 0};
     if (resume) {
         char ckpath[4096];
         int64_t step;

@@ -12,6 +12,12 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"train", cmd_train, "self-supervised pre-training (NNCLR, or SimCLR with --positive self)"},
+    {"eval", cmd_eval, "knn | linear | finetune evaluation of a run or checkpoint"},
+    {"embed", cmd_embed, "features or projections of a data set as .npy"},
+    {"neighbors", cmd_neighbors, "PNG grid of test images and their nearest train images"},
+    {"augment-preview", cmd_augment_preview, "PNG grid of images and their two augmented views"},
+    {"plot", cmd_plot, "SVG loss / accuracy curves of a run"},
+    {"info", cmd_info, "what a checkpoint holds"},
 };
 
 static void usage(FILE *out) {

@@ -26,7 +26,7 @@ static nnclr_status add_table(checkpoint *ck, const char *sec, const tensor_tabl
 nnclr_status model_state_add(const nnclr_model *m, checkpoint *ck) {
     NNCLR_TRY(add_table(ck, "params", &m->params, m->params.data));
     NNCLR_TRY(add_table(ck, "buffers", &m->buffers, m->buffers.data));
-    NNCLR_TRY(checkpoint_add_copy(ck, "opt_state", m->opt_state, m->params.total * sizeof(float)));
+    NNCLR_TRY(checkpoint_add_copy(ck, "opt_state", m->opt.mu, m->params.total * sizeof(float)));
     int q = support_set_size(m->queue), d = support_set_dim(m->queue);
     int64_t meta[4] = {q, d, support_set_write_pos(m->queue), support_set_fill(m->queue)};
     NNCLR_TRY(checkpoint_add_copy(ck, "queue.meta", meta, sizeof meta));
@@ -85,7 +85,7 @@ nnclr_status model_state_load(nnclr_model *m, const checkpoint *ck, int weights_
     NNCLR_TRY(model_state_load_table(ck, "buffers", &m->buffers, m->buffers.data));
     m->prepared = 0;
     if (weights_only) return NNCLR_OK;
-    NNCLR_TRY(checkpoint_get_exact(ck, "opt_state", m->opt_state, m->params.total * sizeof(float)));
+    NNCLR_TRY(checkpoint_get_exact(ck, "opt_state", m->opt.mu, m->params.total * sizeof(float)));
     int64_t meta[4];
     NNCLR_TRY(checkpoint_get_exact(ck, "queue.meta", meta, sizeof meta));
     int q = support_set_size(m->queue), d = support_set_dim(m->queue);

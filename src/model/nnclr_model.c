@@ -51,8 +51,8 @@ static nnclr_status check_config(const nnclr_config *c) {
     if (!(c->base_lr >= 0) || !isfinite(c->base_lr)) return nnclr_fail(NNCLR_ERR_ARG, "learning rate must be >= 0");
     if (!(c->weight_decay >= 0)) return nnclr_fail(NNCLR_ERR_ARG, "weight decay must be >= 0");
     if (!(c->momentum >= 0 && c->momentum < 1)) return nnclr_fail(NNCLR_ERR_ARG, "momentum must be in [0, 1)");
-    if (c->total_steps < 1 || c->warmup_steps < 0)
-        return nnclr_fail(NNCLR_ERR_ARG, "total steps must be >= 1 and warm-up >= 0");
+    if (c->total_steps < 1 || c->warmup_steps < 0 || c->warmup_steps > c->total_steps)
+        return nnclr_fail(NNCLR_ERR_ARG, "total steps must be >= 1 and warm-up in [0, total steps]");
     return NNCLR_OK;
 }
 
@@ -75,9 +75,16 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
     if ((s = heads_create(&m->heads, &hc, n, 2, &m->params, &m->buffers))) goto fail;
     if ((s = tensor_table_alloc(&m->params)) || (s = tensor_table_alloc(&m->buffers))) goto fail;
     m->grads = nnclr_calloc(m->params.total, sizeof(float));
-    m->opt_state = nnclr_calloc(m->params.total, sizeof(float));
     m->buffers_backup = nnclr_calloc(m->buffers.total ? m->buffers.total : 1, sizeof(float));
-    if (!m->grads || !m->opt_state || !m->buffers_backup) { s = NNCLR_ERR_NOMEM; goto fail; }
+    if (!m->grads || !m->buffers_backup) { s = NNCLR_ERR_NOMEM; goto fail; }
+    lars_config oc = lars_config_default();
+    oc.kind = cfg->optimizer == NNCLR_OPT_SGD ? OPTIM_SGD : OPTIM_LARS;
+    oc.momentum = (float)cfg->momentum;
+    oc.weight_decay = (float)cfg->weight_decay;
+    oc.eta = (float)cfg->lars_eta;
+    if ((s = lars_init(&m->opt, &oc, &m->params))) goto fail;
+    if ((s = lr_schedule_init(&m->sched, cfg->base_lr, cfg->batch, (long)cfg->warmup_steps, (long)cfg->total_steps)))
+        goto fail;
 
     /* Initialisation: one seeded stream for weights, another for the queue and sampling. */
     rng_state init;
@@ -100,7 +107,7 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
         if (!m->feat[v] || !m->dfeat[v] || !m->z[v] || !m->p[v] || !m->zn[v] || !m->pos[v] || !m->dz[v] ||
             !m->dp[v]) { s = NNCLR_ERR_NOMEM; goto fail; }
     }
-    m->nn_idx = nnclr_malloc((size_t)n * sizeof(int));
+    m->nn_idx = nnclr_malloc((size_t)2 * n * sizeof(int));
     m->znorm = nnclr_malloc((size_t)n * sizeof(float));
     if (!m->znorm) { s = NNCLR_ERR_NOMEM; goto fail; }
     m->eval_in = nnclr_calloc((size_t)n * cfg->in_channels * cfg->height * cfg->width, sizeof(float));
@@ -121,7 +128,7 @@ void nnclr_model_free(nnclr_model *m) {
     tensor_table_free(&m->params);
     tensor_table_free(&m->buffers);
     free(m->grads);
-    free(m->opt_state);
+    lars_free(&m->opt);
     free(m->buffers_backup);
     for (int v = 0; v < 2; v++) {
         free(m->feat[v]); free(m->dfeat[v]); free(m->z[v]); free(m->p[v]);

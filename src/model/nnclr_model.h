@@ -14,6 +14,8 @@
 #include "model/heads.h"
 #include "model/resnet.h"
 #include "nnclr.h"
+#include "optim/lars.h"
+#include "optim/schedule.h"
 #include "ssl/support_set.h"
 
 struct nnclr_model {
@@ -24,7 +26,8 @@ struct nnclr_model {
     tensor_table params;  /* trained tensors: conv/linear weights, biases, BN gamma/beta */
     tensor_table buffers; /* BN running statistics */
     float *grads;         /* (params.total) */
-    float *opt_state;     /* (params.total) momentum */
+    lars opt;             /* optimizer; opt.mu is the (params.total) momentum state */
+    lr_schedule sched;
     support_set *queue;
     rng_state rng;        /* top-k sampling */
     int64_t step;
@@ -38,7 +41,7 @@ struct nnclr_model {
     float *pos[2];        /* (n, D) positives: NN(zn) or z */
     float *dz[2], *dp[2]; /* (n, D) */
     float *dfeat[2];      /* (n, F) */
-    int *nn_idx;          /* (n) */
+    int *nn_idx;          /* (2, n) support-set rows chosen as positives, per view */
     float *znorm;         /* (n) row norms (scratch) */
     float *buffers_backup;/* (buffers.total): restored when a step hits NaN */
     float *eval_in;       /* (n, C, H, W): padded chunk for eval */

@@ -9,11 +9,17 @@
  * backward-data layout when that one differs), and conv2d_backward reorders the blocked weight
  * gradient to OIHW with a "sum" post-op, so it lands ADDED to the caller's dw with no
  * temporary. Scratchpads use oneDNN's library mode, in which one buffer, grown at primitive
- * creation, serves all primitives of the process. */
+ * creation, serves all primitives of the process.
+ *
+ * A plain single-channel input (gray images) is run as three channels, the two extra ones
+ * zero: oneDNN 2.6 has no jit backward-weights kernel for a plain IC=1 source and falls back to
+ * its reference loop (about 15x slower than the whole rest of a ResNet-20 step). The padded
+ * input and weights live in owned buffers; the extra channels' weight gradient is dropped. */
 #include "ops/conv2d.h"
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include "core/dnn.h"
 #include "core/status.h"
 
@@ -33,7 +39,17 @@ struct conv2d {
     /* Memory objects over the owned buffers below. */
     dnnl_memory_t w_fwd, w_bwd, dw_blk;
     void *w_fwd_buf, *w_bwd_buf, *dw_blk_buf;
+    /* Gray input run as 3 channels (see the top): ic_run = 3, padded copies of x, w and dw. */
+    int ic_run;
+    float *xpad, *wpad, *dwpad;
 };
+
+/* xpad: (N, 3, H, W) <- x: (N, 1, H, W), channels 1 and 2 stay zero. */
+static void pad_gray_input(float *xpad, const float *x, int n, int h, int w) {
+    size_t hw = (size_t)h * w;
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < n; i++) memcpy(xpad + (size_t)i * 3 * hw, x + (size_t)i * hw, hw * sizeof(float));
+}
 
 /* ---- small oneDNN helpers */
 
@@ -126,8 +142,9 @@ static nnclr_status conv2d_build(conv2d *c) {
     c->ow = (g->iw + 2 * g->pad - g->k) / g->stride + 1;
 
     dnnl_memory_desc_t x_md, y_md, w_any, w_plain_md;
-    dnnl_dims_t x_dims = {g->n, g->ic, g->ih, g->iw}, y_dims = {g->n, g->oc, c->oh, c->ow};
-    dnnl_dims_t w_dims = {g->oc, g->ic, g->k, g->k};
+    c->ic_run = g->src_plain && g->ic == 1 ? 3 : g->ic;
+    dnnl_dims_t x_dims = {g->n, c->ic_run, g->ih, g->iw}, y_dims = {g->n, g->oc, c->oh, c->ow};
+    dnnl_dims_t w_dims = {g->oc, c->ic_run, g->k, g->k};
     dnnl_dims_t strides = {g->stride, g->stride}, pads = {g->pad, g->pad};
     DNN_TRY(dnnl_memory_desc_init_by_tag(&x_md, 4, x_dims, dnnl_f32,
                                          g->src_plain ? dnnl_nchw : dnnl_nChw8c));
@@ -173,6 +190,13 @@ static nnclr_status conv2d_build(conv2d *c) {
     NNCLR_TRY(mem_create_owned(&c->dw_blk, &c->dw_blk_buf, dw_md, c->engine));
     NNCLR_TRY(reorder_create(&c->w_to_fwd, &w_plain_md, w_fwd_md, c->engine, 0));
     NNCLR_TRY(reorder_create(&c->dw_to_plain, dw_md, &w_plain_md, c->engine, 1));
+    if (c->ic_run != g->ic) {
+        size_t kk = (size_t)g->k * g->k;
+        c->xpad = nnclr_calloc((size_t)g->n * 3 * g->ih * g->iw, sizeof(float));
+        c->wpad = nnclr_calloc((size_t)g->oc * 3 * kk, sizeof(float));
+        c->dwpad = nnclr_calloc((size_t)g->oc * 3 * kk, sizeof(float));
+        if (!c->xpad || !c->wpad || !c->dwpad) return NNCLR_ERR_NOMEM;
+    }
     if (w_bwd_md && !dnnl_memory_desc_equal(w_bwd_md, w_fwd_md)) {
         NNCLR_TRY(mem_create_owned(&c->w_bwd, &c->w_bwd_buf, w_bwd_md, c->engine));
         NNCLR_TRY(reorder_create(&c->w_to_bwd, &w_plain_md, w_bwd_md, c->engine, 0));
@@ -209,6 +233,9 @@ void conv2d_free(conv2d *c) {
     free(c->w_fwd_buf);
     free(c->w_bwd_buf);
     free(c->dw_blk_buf);
+    free(c->xpad);
+    free(c->wpad);
+    free(c->dwpad);
     free(c);
 }
 
@@ -229,6 +256,11 @@ const char *conv2d_impl_name(const conv2d *c, int pass) {
 /* ---- compute */
 
 nnclr_status conv2d_prepare(conv2d *c, const float *w) {
+    if (c->wpad) {
+        size_t kk = (size_t)c->cfg.k * c->cfg.k;
+        for (int o = 0; o < c->cfg.oc; o++) memcpy(c->wpad + (size_t)o * 3 * kk, w + (size_t)o * kk, kk * sizeof(float));
+        w = c->wpad;
+    }
     NNCLR_TRY(mem_point(c->w_plain, w));
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, c->w_plain}, {DNNL_ARG_TO, c->w_fwd}};
     NNCLR_TRY(prim_run(c, c->w_to_fwd, 2, args, "reordering conv2d weights"));
@@ -242,6 +274,10 @@ nnclr_status conv2d_prepare(conv2d *c, const float *w) {
 
 nnclr_status conv2d_forward(conv2d *c, float *y, const float *x) {
     if (!c->prepared) return nnclr_fail(NNCLR_ERR_ARG, "conv2d_forward called before conv2d_prepare");
+    if (c->xpad) {
+        pad_gray_input(c->xpad, x, c->cfg.n, c->cfg.ih, c->cfg.iw);
+        x = c->xpad;
+    }
     NNCLR_TRY(mem_point(c->x, x));
     NNCLR_TRY(mem_point(c->y, y));
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->x}, {DNNL_ARG_WEIGHTS, c->w_fwd}, {DNNL_ARG_DST, c->y}};
@@ -262,13 +298,27 @@ nnclr_status conv2d_backward(conv2d *c, float *dx, float *dw, const float *dy, c
         NNCLR_TRY(prim_run(c, c->bwd_data, 3, args, "conv2d backward data"));
     }
     if (dw) {
+        if (c->xpad) {
+            /* The forward of another slot may have used the buffer since: pad x again. */
+            pad_gray_input(c->xpad, x, c->cfg.n, c->cfg.ih, c->cfg.iw);
+            x = c->xpad;
+        }
         NNCLR_TRY(mem_point(c->x, x));
         dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->x}, {DNNL_ARG_DIFF_DST, c->dy},
                                    {DNNL_ARG_DIFF_WEIGHTS, c->dw_blk}};
         NNCLR_TRY(prim_run(c, c->bwd_w, 3, args, "conv2d backward weights"));
-        NNCLR_TRY(mem_point(c->dw_plain, dw));
+        float *dst = dw;
+        size_t kk = (size_t)c->cfg.k * c->cfg.k;
+        if (c->dwpad) {
+            memset(c->dwpad, 0, (size_t)c->cfg.oc * 3 * kk * sizeof(float));
+            dst = c->dwpad;
+        }
+        NNCLR_TRY(mem_point(c->dw_plain, dst));
         dnnl_exec_arg_t acc[2] = {{DNNL_ARG_FROM, c->dw_blk}, {DNNL_ARG_TO, c->dw_plain}};
         NNCLR_TRY(prim_run(c, c->dw_to_plain, 2, acc, "accumulating the conv2d weight gradient"));
+        if (c->dwpad)
+            for (int o = 0; o < c->cfg.oc; o++)
+                for (size_t j = 0; j < kk; j++) dw[(size_t)o * kk + j] += c->dwpad[(size_t)o * 3 * kk + j];
     }
     return NNCLR_OK;
 }
