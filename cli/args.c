@@ -72,8 +72,26 @@ range:
     return ARGS_USAGE;
 }
 
-/* Config file: `key = value` per line, '#' comments. Values are kept (strdup) for the process
- * lifetime, as string flags point into them. */
+/* String values read from config files: string flags point into them, so they live as long as
+ * the process. Chained from a static head, they stay reachable (leak checkers stay quiet). */
+typedef struct kept_value {
+    struct kept_value *next;
+    char text[];
+} kept_value;
+
+static kept_value *g_kept;
+
+static char *keep_value(const char *v) {
+    size_t len = strlen(v) + 1;
+    kept_value *k = malloc(sizeof *k + len);
+    if (!k) return NULL;
+    memcpy(k->text, v, len);
+    k->next = g_kept;
+    g_kept = k;
+    return k->text;
+}
+
+/* Config file: `key = value` per line, '#' comments. */
 static int load_config(const arg_spec *specs, int n, const char *cmd, const char *path) {
     FILE *fp = fopen(path, "r");
     if (!fp) {
@@ -107,10 +125,13 @@ static int load_config(const arg_spec *specs, int n, const char *cmd, const char
             rc = ARGS_USAGE;
             break;
         }
-        char *val = strdup(v);
-        if (!val) { rc = ARGS_USAGE; break; }
+        char *val = s->type == ARG_STR ? keep_value(v) : v;
+        if (!val) {
+            fprintf(stderr, "nnclr %s: out of memory\n", cmd);
+            rc = ARGS_USAGE;
+            break;
+        }
         rc = set_value(s, cmd, val);
-        if (s->type != ARG_STR) free(val);
     }
     fclose(fp);
     return rc;
@@ -174,6 +195,18 @@ int args_parse(const arg_spec *specs, int n, int argc, char **argv, int first, c
         if (rc) return rc;
     }
     return ARGS_OK;
+}
+
+const char *args_peek(int argc, char **argv, int first, const char *name) {
+    size_t len = strlen(name);
+    const char *v = NULL;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || strncmp(a + 2, name, len) != 0) continue;
+        if (a[2 + len] == '=') v = a + 3 + len;
+        else if (a[2 + len] == 0 && i + 1 < argc) v = argv[++i];
+    }
+    return v;
 }
 
 static void print_value(const arg_spec *s, FILE *out) {

@@ -27,6 +27,10 @@ typedef struct {
  * max_pos, *npos set). */
 int args_parse(const arg_spec *specs, int n, int argc, char **argv, int first, const char *cmd,
                const char *usage, char **pos, int max_pos, int *npos);
+/* The value of --name in argv[first..argc), written "--name V" or "--name=V" (the last one
+ * wins), or NULL. For the flags read before the full parse (--preset, --resume), which choose
+ * the defaults that the other flags override. */
+const char *args_peek(int argc, char **argv, int first, const char *name);
 void args_print_help(const arg_spec *specs, int n, const char *cmd, const char *usage, FILE *out);
 /* Writes the resolved configuration as `key = value` lines. */
 void args_dump(const arg_spec *specs, int n, FILE *out);

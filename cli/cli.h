@@ -27,6 +27,7 @@ typedef struct {
     /* data */
     const char *data, *data_path, *augment;
     int crop_size, loader_threads;
+    double crop_scale_min;
     double eval_fraction;
     /* model */
     const char *arch;
@@ -51,6 +52,8 @@ typedef struct {
 int train_opts_preset(train_opts *o, const char *preset);
 /* The flag table over o (count in *n). */
 const arg_spec *train_opts_specs(train_opts *o, int *n);
+/* "12.34%" for a fraction, or "n/a" for NaN (top-5 of fewer than 5 classes). buf: >= 16 bytes. */
+const char *format_percent(char *buf, size_t size, double frac);
 /* Default path of a data set format ("" when it has none). */
 const char *default_data_path(const char *format);
 /* Opens a split of the configured data set (folder data: a held-out fraction for TEST). */

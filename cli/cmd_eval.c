@@ -148,11 +148,13 @@ int cmd_eval(int argc, char **argv) {
     if ((s = extract_features(m, &test, &eval_aug, 0, &fte, &dim))) goto fail;
     printf("features: %d-dim, %.1f s\n", dim, now_s() - t0);
     double top1 = 0, top5 = 0;
+    char t5[16];
     if (!strcmp(mode, "knn")) {
         if ((s = knn_evaluate(ftr, train.labels, train.n, fte, test.labels, test.n, dim, train.num_classes, e.k,
                               (float)e.tau, &top1, &top5)))
             goto fail;
-        printf("kNN (k=%d, tau=%g): top-1 %.2f%%  top-5 %.2f%%\n", e.k, e.tau, 100 * top1, 100 * top5);
+        printf("kNN (k=%d, tau=%g): top-1 %.2f%%  top-5 %s\n", e.k, e.tau, 100 * top1,
+               format_percent(t5, sizeof t5, top5));
     } else {
         int ntr = train.n;
         int *lab = train.labels;
@@ -183,8 +185,8 @@ int cmd_eval(int argc, char **argv) {
                                     &top5, progress_cb, NULL);
         if (lab != train.labels) free(lab);
         if (s) goto fail;
-        printf("linear (%d epochs%s): top-1 %.2f%%  top-5 %.2f%%\n", e.epochs, e.flip ? ", flip" : "", 100 * top1,
-               100 * top5);
+        printf("linear (%d epochs%s): top-1 %.2f%%  top-5 %s\n", e.epochs, e.flip ? ", flip" : "", 100 * top1,
+               format_percent(t5, sizeof t5, top5));
     }
     code = 0;
     goto done;
@@ -224,6 +226,11 @@ int cmd_finetune(const char *path, const eval_opts *e, train_opts *o) {
         if ((s = dataset_split(&train, frac, e->seed, &rest, &subset))) goto fail;
         lab = &subset;
     }
+    if (lab->n < e->lp_batch) {
+        s = nnclr_fail(NNCLR_ERR_ARG, "the %s labelled subset has %d images, fewer than --train-batch %d (lower it)",
+                       e->labels, lab->n, e->lp_batch);
+        goto fail;
+    }
     augment_config aug, eval_aug;
     if ((s = augment_preset(&aug, "crop-only", nnclr_model_config(m)->in_channels, nnclr_model_config(m)->height)))
         goto fail;
@@ -235,7 +242,9 @@ int cmd_finetune(const char *path, const eval_opts *e, train_opts *o) {
     finetune_config fc = {e->epochs, e->lr, e->weight_decay ? e->weight_decay : 5e-4, e->seed, ft_progress, NULL};
     double top1, top5;
     if ((s = finetune_run(m, lab, &test, &aug, &eval_aug, &fc, &top1, &top5))) goto fail;
-    printf("finetune (%s labels, %d epochs): top-1 %.2f%%  top-5 %.2f%%\n", e->labels, e->epochs, 100 * top1, 100 * top5);
+    char t5[16];
+    printf("finetune (%s labels, %d epochs): top-1 %.2f%%  top-5 %s\n", e->labels, e->epochs, 100 * top1,
+           format_percent(t5, sizeof t5, top5));
     code = 0;
     goto done;
 fail:

@@ -189,10 +189,8 @@ int cmd_neighbors(int argc, char **argv) {
 
 int cmd_augment_preview(int argc, char **argv) {
     train_opts o;
-    const char *preset = "small";
-    for (int i = 2; i + 1 < argc; i++)
-        if (!strcmp(argv[i], "--preset")) preset = argv[i + 1];
-    if (train_opts_preset(&o, preset)) return EXIT_USAGE;
+    const char *preset = args_peek(argc, argv, 2, "preset");
+    if (train_opts_preset(&o, preset ? preset : "small")) return EXIT_USAGE;
     const char *out = "augment.png";
     int images = 8, pairs = 3;
     int nspec;

@@ -88,15 +88,14 @@ static void fmt_eta(char *buf, size_t n, double s) {
 
 int cmd_train(int argc, char **argv) {
     train_opts o;
-    const char *preset = "small", *resume = NULL;
-    for (int i = 2; i + 1 < argc; i++) {
-        if (!strcmp(argv[i], "--preset")) preset = argv[i + 1];
-        if (!strcmp(argv[i], "--resume")) resume = argv[i + 1];
-    }
-    if (train_opts_preset(&o, preset)) return EXIT_USAGE;
+    const char *preset = args_peek(argc, argv, 2, "preset"), *resume = args_peek(argc, argv, 2, "resume");
+    if (train_opts_preset(&o, preset ? preset : "small")) return EXIT_USAGE;
     if (resume) {
         int rc = load_run_config(&o, resume, "train");
         if (rc) return rc;
+        /* --stop-after simulates an interruption: a resumed run goes on to --epochs unless the
+         * command line asks again. */
+        o.stop_after = 0;
     }
     int nspec;
     const arg_spec *specs = train_opts_specs(&o, &nspec);
@@ -175,6 +174,10 @@ int cmd_train(int argc, char **argv) {
         char ckpath[4096];
         int64_t step;
         if ((s = checkpoint_find_latest(o.run_dir, "ckpt", ckpath, sizeof ckpath, &step))) goto fail;
+        if (step < 0) {
+            s = nnclr_fail(NNCLR_ERR_ARG, "%s: no checkpoint (ckpt-*.ckpt) to resume from", o.run_dir);
+            goto fail;
+        }
         checkpoint *ck;
         if ((s = checkpoint_read(&ck, ckpath))) goto fail;
         s = model_state_load(m, ck, 0);
@@ -295,8 +298,9 @@ int cmd_train(int argc, char **argv) {
             double te = now_s();
             if ((s = knn_eval(m, &o, &train, &test, &eval_aug, &last_top1, &last_top5))) goto fail;
             if (last_top1 > pg.best_knn) pg.best_knn = last_top1;
-            printf("epoch %lld: kNN (k=%d) top-1 %.2f%%  top-5 %.2f%%  (%.1f s)\n", (long long)epoch + 1, o.knn_k,
-                   100 * last_top1, 100 * last_top5, now_s() - te);
+            char t5[16];
+            printf("epoch %lld: kNN (k=%d) top-1 %.2f%%  top-5 %s  (%.1f s)\n", (long long)epoch + 1, o.knn_k,
+                   100 * last_top1, format_percent(t5, sizeof t5, last_top5), now_s() - te);
             jsonl_field f[4] = {{"step", (double)m->step, NULL}, {"epoch", (double)epoch + 1, NULL},
                                 {"knn_top1", last_top1, NULL}, {"knn_top5", last_top5, NULL}};
             if ((s = jsonl_append(log, f, 4))) goto fail;

@@ -64,7 +64,8 @@ nnclr_status model_state_load_table(const checkpoint *ck, const char *sec, const
                 if (size != e->size)
                     s = nnclr_fail(NNCLR_ERR_FORMAT, "checkpoint tensor %s has %zu values, the model needs %zu",
                                    e->name, size, e->size);
-                else if ((off + size) * sizeof(float) > dlen)
+                else if (off > dlen / sizeof(float) || size > dlen / sizeof(float) - off)
+                    /* compared without forming (off + size) * 4, which a corrupt offset can wrap */
                     s = nnclr_fail(NNCLR_ERR_FORMAT, "checkpoint tensor %s lies outside its section", e->name);
                 else
                     memcpy(dst + e->offset, (const float *)data + off, size * sizeof(float));

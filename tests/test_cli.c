@@ -1,0 +1,824 @@
+/* test_cli.c - end-to-end tests of the nnclr command line. Runs the built binary
+ * ($NNCLR_BIN_DIR/nnclr, set by CMake) on a synthetic image folder written here (4 classes of
+ * 16x16 PNGs that differ in colour and stripe pattern, so any sane feature separates them) and
+ * checks what each subcommand leaves behind:
+ *   train            exit 0; config.txt, metrics.jsonl (every line a flat JSON object with a
+ *                    numeric step and a loss or kNN field), checkpoints that `info` reads
+ *   plot / neighbors / augment-preview / embed
+ *                    a well-formed SVG, decodable PNGs, .npy files of the expected shape
+ *   eval knn|linear  top-1 >= 95 % on the separable set; eval finetune prints a top-1
+ *   resume           3 epochs straight and 1 (--stop-after) + --resume give byte-identical
+ *                    parameters, BN buffers, optimizer state, support set and RNG
+ *   usage errors     exit 2 with one line on stderr naming the problem, no run directory
+ *   SIGTERM          exit 128 + 15 with a mid-epoch checkpoint that `info` loads; --resume to the
+ *                    end of that epoch equals an uninterrupted run, byte for byte
+ *   NaN              a diverging run exits 1 naming the step; no checkpoint holds a non-finite
+ *                    parameter
+ * Each command's stdout and stderr go to files in a mkdtemp directory (kept on failure). The
+ * runs are tiny (resnet20 at 16x16, batch 16, 13 steps per epoch) so that the whole test also
+ * fits an AddressSanitizer build. */
+#define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <png.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io/checkpoint.h"
+#include "testlib.h"
+
+#define N_CLASSES 4
+#define PER_CLASS 60
+#define SIDE 16
+/* The folder split holds out round(60 * 0.1) = 6 images per class for test. */
+#define N_TRAIN (N_CLASSES * (PER_CLASS - 6))
+#define STEPS_PER_EPOCH (N_TRAIN / 16)
+#define FEATURE_DIM 64 /* resnet20 */
+#define EPOCHS 3
+
+static char g_bin[4096];
+static char g_tmp[256];
+static char g_data[512];
+/* The tiny model and loader every training run shares (same thread count everywhere). */
+static char g_common[1024];
+
+/* The run's "progress" checkpoint section (cli/cli.h run_progress). */
+typedef struct {
+    int64_t epoch, batch;
+    double best_knn, elapsed;
+} progress_section;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* ---- files */
+
+/* Whole file, NUL-terminated; NULL when it cannot be read. */
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) break;
+        if (n + 1 >= cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) { free(buf); buf = NULL; break; }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - 1 - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    fclose(f);
+    if (!buf) return NULL;
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+static int exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static char *tmp_path(char *buf, size_t size, const char *name) {
+    snprintf(buf, size, "%s/%s", g_tmp, name);
+    return buf;
+}
+
+/* An 8-bit RGB PNG through libpng. rgb: (h, w, 3). */
+static int png_write_rgb(const char *path, const uint8_t *rgb, int w, int h) {
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    img.width = (png_uint_32)w;
+    img.height = (png_uint_32)h;
+    img.format = PNG_FORMAT_RGB;
+    int ok = png_image_write_to_file(&img, path, 0, rgb, 0, NULL);
+    png_image_free(&img);
+    return ok ? 0 : -1;
+}
+
+/* Class c: a colour and a stripe pattern of its own, plus per-pixel noise of +-12. */
+static void make_image(uint8_t *rgb, int c, unsigned *seed) {
+    static const uint8_t base[N_CLASSES][3] = {{220, 40, 40}, {40, 200, 40}, {40, 60, 220}, {210, 200, 40}};
+    for (int y = 0; y < SIDE; y++)
+        for (int x = 0; x < SIDE; x++) {
+            int on;
+            switch (c) {
+            case 0: on = (y / 2) % 2; break;           /* horizontal stripes */
+            case 1: on = (x / 2) % 2; break;           /* vertical stripes */
+            case 2: on = ((x / 4) + (y / 4)) % 2; break; /* checkerboard */
+            default: on = ((x + y) / 3) % 2; break;    /* diagonal stripes */
+            }
+            for (int k = 0; k < 3; k++) {
+                *seed = *seed * 1103515245u + 12345u;
+                int noise = (int)((*seed >> 16) % 25) - 12;
+                int v = (on ? base[c][k] : base[c][k] / 2) + noise;
+                rgb[(y * SIDE + x) * 3 + k] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+            }
+        }
+}
+
+static int write_dataset(const char *root) {
+    uint8_t rgb[SIDE * SIDE * 3];
+    unsigned seed = 12345;
+    char dir[600], path[700];
+    if (mkdir(root, 0755) != 0) return -1;
+    for (int c = 0; c < N_CLASSES; c++) {
+        snprintf(dir, sizeof dir, "%s/class%d", root, c);
+        if (mkdir(dir, 0755) != 0) return -1;
+        for (int i = 0; i < PER_CLASS; i++) {
+            make_image(rgb, c, &seed);
+            snprintf(path, sizeof path, "%s/img%03d.png", dir, i);
+            if (png_write_rgb(path, rgb, SIDE, SIDE) != 0) return -1;
+        }
+    }
+    return 0;
+}
+
+/* ---- running the binary */
+
+/* "train --epochs 2 ..." -> argv (split on spaces; the paths used here have none). */
+static char **split_args(char *line, int *argc) {
+    int cap = 8, n = 0;
+    char **argv = malloc((size_t)cap * sizeof *argv);
+    argv[n++] = g_bin;
+    for (char *tok = strtok(line, " "); tok; tok = strtok(NULL, " ")) {
+        if (n + 2 > cap) {
+            cap *= 2;
+            argv = realloc(argv, (size_t)cap * sizeof *argv);
+        }
+        argv[n++] = tok;
+    }
+    argv[n] = NULL;
+    *argc = n;
+    return argv;
+}
+
+/* Starts `nnclr <args>` with stdout/stderr in <tmp>/<tag>.out / .err; returns the pid. */
+static pid_t spawn(const char *tag, const char *fmt, va_list ap) {
+    char line[4096];
+    vsnprintf(line, sizeof line, fmt, ap);
+    char out[600], err[600];
+    snprintf(out, sizeof out, "%s/%s.out", g_tmp, tag);
+    snprintf(err, sizeof err, "%s/%s.err", g_tmp, tag);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0) _exit(125);
+        dup2(fo, STDOUT_FILENO);
+        dup2(fe, STDERR_FILENO);
+        close(fo);
+        close(fe);
+        int argc;
+        char **argv = split_args(line, &argc);
+        execv(g_bin, argv);
+        _exit(126);
+    }
+    return pid;
+}
+
+static pid_t start(const char *tag, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    pid_t pid = spawn(tag, fmt, ap);
+    va_end(ap);
+    return pid;
+}
+
+/* Exit code of a finished child; 128 + signal when it was killed. */
+static int wait_code(pid_t pid) {
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR) return -1;
+    if (WIFEXITED(st)) return WEXITSTATUS(st);
+    if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
+    return -1;
+}
+
+/* Runs `nnclr <args>` to completion and returns its exit code (logs the time). */
+static int run(const char *tag, const char *fmt, ...) {
+    double t0 = now_s();
+    va_list ap;
+    va_start(ap, fmt);
+    pid_t pid = spawn(tag, fmt, ap);
+    va_end(ap);
+    if (pid < 0) return -1;
+    int code = wait_code(pid);
+    printf("  [%5.1f s] nnclr %s -> exit %d\n", now_s() - t0, tag, code);
+    return code;
+}
+
+/* A command's captured stdout or stderr ("out" / "err"). */
+static char *output(const char *tag, const char *which) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s.%s", g_tmp, tag, which);
+    char *s = slurp(path, NULL);
+    return s ? s : calloc(1, 1);
+}
+
+/* Prints a failed command's stderr, to see why. */
+static void show_err(const char *tag) {
+    char *e = output(tag, "err");
+    if (e[0]) printf("  --- nnclr %s stderr:\n%s  ---\n", tag, e);
+    free(e);
+}
+
+static int check_exit(const char *tag, int got, int want) {
+    char what[256];
+    snprintf(what, sizeof what, "nnclr %s exits %d (got %d)", tag, want, got);
+    int ok = check_true(what, got == want);
+    if (!ok) show_err(tag);
+    return ok;
+}
+
+/* The percentage after "top-1 " in a command's stdout, or -1. */
+static double parse_top1(const char *tag) {
+    char *out = output(tag, "out");
+    const char *p = strstr(out, "top-1 ");
+    double v = -1;
+    if (!p || sscanf(p + 6, "%lf%%", &v) != 1) v = -1;
+    free(out);
+    return v;
+}
+
+/* ---- format checkers */
+
+static const char *skip_ws(const char *p) {
+    while (*p == ' ' || *p == '\t' || *p == '\r') p++;
+    return p;
+}
+
+/* A JSON string at p ('"' ... '"'); returns the end or NULL. The key, when wanted, is copied. */
+static const char *json_string(const char *p, char *key, size_t size) {
+    if (*p != '"') return NULL;
+    size_t n = 0;
+    for (p++; *p && *p != '"'; p++) {
+        if (*p == '\\') {
+            if (!p[1]) return NULL;
+            p++;
+        }
+        if (key && n + 1 < size) key[n++] = *p;
+    }
+    if (key) key[n] = 0;
+    return *p == '"' ? p + 1 : NULL;
+}
+
+/* A JSON number per the grammar (-?int frac? exp?) at p; returns the end or NULL. */
+static const char *json_number(const char *p, double *v) {
+    const char *s = p;
+    if (*p == '-') p++;
+    if (*p == '0') p++;
+    else if (*p >= '1' && *p <= '9') while (*p >= '0' && *p <= '9') p++;
+    else return NULL;
+    if (*p == '.') {
+        p++;
+        if (!(*p >= '0' && *p <= '9')) return NULL;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-') p++;
+        if (!(*p >= '0' && *p <= '9')) return NULL;
+        while (*p >= '0' && *p <= '9') p++;
+    }
+    *v = strtod(s, NULL);
+    return p;
+}
+
+/* One line as a flat JSON object of numbers, null, booleans and strings. Records whether it has
+ * numeric "step", "loss", "knn_top1", "knn_top1_raw_pixels" and the loss value. 1 when
+ * well-formed. */
+typedef struct {
+    int has_step, has_loss, has_knn;
+    double loss;
+} metrics_line;
+
+static int parse_metrics_line(const char *p, metrics_line *m) {
+    memset(m, 0, sizeof *m);
+    p = skip_ws(p);
+    if (*p++ != '{') return 0;
+    p = skip_ws(p);
+    if (*p == '}') return *skip_ws(p + 1) == 0;
+    for (;;) {
+        char key[64];
+        p = json_string(skip_ws(p), key, sizeof key);
+        if (!p) return 0;
+        p = skip_ws(p);
+        if (*p++ != ':') return 0;
+        p = skip_ws(p);
+        double v;
+        int numeric = 0;
+        if (!strncmp(p, "null", 4)) p += 4;
+        else if (!strncmp(p, "true", 4)) p += 4;
+        else if (!strncmp(p, "false", 5)) p += 5;
+        else if (*p == '"') p = json_string(p, NULL, 0);
+        else {
+            p = json_number(p, &v);
+            numeric = 1;
+        }
+        if (!p) return 0;
+        if (numeric) {
+            if (!strcmp(key, "step")) m->has_step = 1;
+            if (!strcmp(key, "loss")) { m->has_loss = 1; m->loss = v; }
+            if (!strcmp(key, "knn_top1") || !strcmp(key, "knn_top1_raw_pixels")) m->has_knn = 1;
+        }
+        p = skip_ws(p);
+        if (*p == ',') { p++; continue; }
+        if (*p == '}') return *skip_ws(p + 1) == 0;
+        return 0;
+    }
+}
+
+/* Every line of a metrics log; returns the number of loss lines (-1 when a line is bad). */
+static int check_metrics(const char *path, int *knn_lines) {
+    char *text = slurp(path, NULL);
+    if (!text) return -1;
+    int loss_lines = 0, bad = 0;
+    *knn_lines = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        metrics_line m;
+        if (!parse_metrics_line(line, &m) || !m.has_step || !(m.has_loss || m.has_knn) ||
+            (m.has_loss && !(isfinite(m.loss) && m.loss > 0))) {
+            printf("  bad metrics line: %s\n", line);
+            bad = 1;
+        }
+        loss_lines += m.has_loss;
+        *knn_lines += m.has_knn;
+    }
+    free(text);
+    return bad ? -1 : loss_lines;
+}
+
+/* Decodes a PNG fully with libpng (checks chunk CRCs and the zlib stream) after checking the
+ * signature and IHDR. */
+static int check_png(const char *what, const char *path) {
+    char label[256];
+    size_t len;
+    uint8_t *b = (uint8_t *)slurp(path, &len);
+    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    int ok = b && len > 33 && !memcmp(b, sig, 8) && !memcmp(b + 12, "IHDR", 4);
+    uint32_t w = 0, h = 0;
+    if (ok) {
+        w = (uint32_t)b[16] << 24 | (uint32_t)b[17] << 16 | (uint32_t)b[18] << 8 | b[19];
+        h = (uint32_t)b[20] << 24 | (uint32_t)b[21] << 16 | (uint32_t)b[22] << 8 | b[23];
+    }
+    snprintf(label, sizeof label, "%s: PNG signature and IHDR %ux%u > 0", what, w, h);
+    check_true(label, ok && w > 0 && h > 0);
+    if (ok) {
+        png_image img;
+        memset(&img, 0, sizeof img);
+        img.version = PNG_IMAGE_VERSION;
+        int dec = png_image_begin_read_from_memory(&img, b, len);
+        uint8_t *px = NULL;
+        if (dec) {
+            img.format = PNG_FORMAT_RGB;
+            px = malloc(PNG_IMAGE_SIZE(img));
+            dec = px && png_image_finish_read(&img, NULL, px, 0, NULL);
+        }
+        png_image_free(&img);
+        free(px);
+        snprintf(label, sizeof label, "%s: decodes", what);
+        ok = check_true(label, dec);
+    }
+    free(b);
+    return ok;
+}
+
+/* A .npy file: magic, version 1.0, dtype, shape (rows[, cols]) and file size. */
+static int check_npy(const char *what, const char *path, const char *descr, size_t rows, size_t cols,
+                     size_t item) {
+    size_t len;
+    char *b = slurp(path, &len);
+    int ok = b && len >= 10 && !memcmp(b, "\x93NUMPY", 6) && b[6] == 1 && b[7] == 0;
+    size_t hlen = ok ? (uint8_t)b[8] | (size_t)(uint8_t)b[9] << 8 : 0;
+    ok = ok && 10 + hlen <= len && (10 + hlen) % 16 == 0 && b[10 + hlen - 1] == '\n';
+    char shape[64], want_descr[64];
+    if (cols) snprintf(shape, sizeof shape, "'shape': (%zu, %zu)", rows, cols);
+    else snprintf(shape, sizeof shape, "'shape': (%zu,)", rows);
+    snprintf(want_descr, sizeof want_descr, "'descr': '%s'", descr);
+    if (ok) {
+        char *h = strndup(b + 10, hlen);
+        ok = h && strstr(h, want_descr) && strstr(h, shape) && strstr(h, "'fortran_order': False");
+        if (!ok) printf("  %s header: %s\n", what, h ? h : "?");
+        free(h);
+    }
+    ok = ok && len == 10 + hlen + rows * (cols ? cols : 1) * item;
+    char label[256];
+    snprintf(label, sizeof label, "%s: .npy %s %s, size matches", what, descr, shape);
+    check_true(label, ok);
+    free(b);
+    return ok;
+}
+
+/* ---- checkpoints */
+
+/* Latest "ckpt-<step>.ckpt" in dir: its path and step (-1 when none). */
+static int64_t latest_checkpoint(const char *dir, char *path, size_t size) {
+    int64_t best = -1;
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long long step;
+        char tail[8];
+        if (sscanf(e->d_name, "ckpt-%lld.%7s", &step, tail) == 2 && !strcmp(tail, "ckpt") && step > best) {
+            best = step;
+            snprintf(path, size, "%s/%s", dir, e->d_name);
+        }
+    }
+    closedir(d);
+    return best;
+}
+
+static int sections_equal(const checkpoint *a, const checkpoint *b, const char *name) {
+    const void *pa, *pb;
+    size_t la, lb;
+    if (checkpoint_get(a, name, &pa, &la) || checkpoint_get(b, name, &pb, &lb)) return 0;
+    return la == lb && la > 0 && memcmp(pa, pb, la) == 0;
+}
+
+/* Every float of the "params" section finite; -1 when the file cannot be read. */
+static int params_finite(const char *path) {
+    checkpoint *ck;
+    if (checkpoint_read(&ck, path)) return -1;
+    const void *p;
+    size_t len;
+    int ok = checkpoint_get(ck, "params", &p, &len) == NNCLR_OK && len % sizeof(float) == 0;
+    for (size_t i = 0; ok && i < len / sizeof(float); i++) ok = isfinite(((const float *)p)[i]);
+    checkpoint_free(ck);
+    return ok;
+}
+
+static int read_progress(const char *path, progress_section *pg, int64_t *step) {
+    checkpoint *ck;
+    if (checkpoint_read(&ck, path)) return -1;
+    int rc = checkpoint_get_exact(ck, "progress", pg, sizeof *pg) || checkpoint_get_exact(ck, "step", step, sizeof *step);
+    checkpoint_free(ck);
+    return rc ? -1 : 0;
+}
+
+/* ---- the checks */
+
+static void test_help(void) {
+    printf("help and usage errors\n");
+    check_exit("--help", run("help", "--help"), 0);
+    char *out = output("help", "out");
+    check_true("nnclr --help lists the commands", strstr(out, "train") && strstr(out, "eval") && strstr(out, "embed") &&
+                                                      strstr(out, "augment-preview"));
+    free(out);
+    check_exit("(no command)", run("nocmd", ""), 2);
+
+    check_exit("train --help", run("train_help", "train --help"), 0);
+    out = output("train_help", "out");
+    int flags = 0, with_default = 0;
+    for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n"))
+        if (!strncmp(line, "  --", 4)) {
+            flags++;
+            with_default += strchr(line, '[') && strchr(line, ']');
+        }
+    free(out);
+    out = output("train_help", "out");
+    check_true("train --help lists --epochs, --batch, --lr, --queue-size, --positive",
+               strstr(out, "--epochs") && strstr(out, "--batch") && strstr(out, "--lr") && strstr(out, "--queue-size") &&
+                   strstr(out, "--positive"));
+    free(out);
+    char what[128];
+    snprintf(what, sizeof what, "train --help: every flag line (%d) shows a [default]", flags);
+    check_true(what, flags >= 20 && with_default == flags);
+    check_exit("eval knn --help", run("eval_help", "eval knn --help"), 0);
+
+    /* Each: exit 2, one line on stderr naming the problem, and nothing written. */
+    char bad_dir[512];
+    tmp_path(bad_dir, sizeof bad_dir, "usage_run");
+    struct {
+        const char *tag, *args, *names;
+    } cases[] = {
+        {"unknown_flag", "train --bogus-flag 3", "--bogus-flag"},
+        {"missing_value", "train --epochs", "--epochs"},
+        {"batch_zero", "train --batch 0", "--batch"},
+        {"negative_temperature", "train --temperature -1", "--temperature"},
+        {"bad_positive", "train --positive foo", "foo"},
+        {"bad_arch", "train --arch resnet19", "resnet19"},
+        {"bad_int", "train --epochs two", "--epochs"},
+        {"missing_data", "train --data folder --data-path /nonexistent/nnclr-data", "/nonexistent/nnclr-data"},
+        {"queue_below_batch", "train --queue-size 8 --batch 16", "--queue-size"},
+        {"topk_above_queue", "train --topk 100 --queue-size 64 --batch 16", "--topk"},
+        {"resume_missing", "train --resume /nonexistent/nnclr-run", "/nonexistent/nnclr-run"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int code = run(cases[i].tag, "%s --run-dir %s", cases[i].args, bad_dir);
+        char *err = output(cases[i].tag, "err");
+        char *nl = strchr(err, '\n');
+        int one_line = err[0] && nl && nl[1] == 0;
+        snprintf(what, sizeof what, "`nnclr %s`: exit 2 (got %d), one stderr line naming '%s'", cases[i].args, code,
+                 cases[i].names);
+        if (!check_true(what, code == 2 && one_line && strstr(err, cases[i].names))) printf("  stderr: %s", err);
+        free(err);
+    }
+    check_true("usage errors leave no run directory", !exists(bad_dir));
+    check_exit("unknown command", run("unknown_cmd", "frobnicate --epochs 1"), 2);
+    out = output("unknown_cmd", "err");
+    check_true("unknown command is named on stderr", strstr(out, "frobnicate") != NULL);
+    free(out);
+    check_exit("eval bogus mode", run("eval_bogus", "eval bogus"), 2);
+    check_exit("eval knn of a missing run", run("eval_missing", "eval knn /nonexistent/nnclr-run"), 2);
+    check_exit("info of a missing file", run("info_missing", "info /nonexistent/nnclr.ckpt"), 2);
+}
+
+/* The main run (also run A of the resume check) and everything that reads it. */
+static void test_train_and_tools(const char *run_dir) {
+    printf("train, then the tools on the run\n");
+    char path[700];
+    int code = run("train", "train %s --epochs %d --run-dir %s", g_common, EPOCHS, run_dir);
+    check_exit("train", code, 0);
+
+    snprintf(path, sizeof path, "%s/config.txt", run_dir);
+    char *cfg = slurp(path, NULL);
+    check_true("config.txt written, with the flags given", cfg && strstr(cfg, "epochs = 3") && strstr(cfg, "batch = 16") &&
+                                                            strstr(cfg, "data = folder"));
+    free(cfg);
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run_dir);
+    int knn_lines = 0;
+    int loss_lines = check_metrics(path, &knn_lines);
+    char what[200];
+    snprintf(what, sizeof what, "metrics.jsonl: every line a flat JSON object with step + loss/kNN (%d loss, %d kNN lines)",
+             loss_lines, knn_lines);
+    check_true(what, loss_lines >= 2 && knn_lines >= 1);
+
+    int64_t step = latest_checkpoint(run_dir, path, sizeof path);
+    snprintf(what, sizeof what, "final checkpoint at step %lld (want %d)", (long long)step, EPOCHS * STEPS_PER_EPOCH);
+    check_true(what, step == EPOCHS * STEPS_PER_EPOCH);
+    check_exit("info RUN", run("info", "info %s", run_dir), 0);
+    char *out = output("info", "out");
+    snprintf(what, sizeof what, "step: %d", EPOCHS * STEPS_PER_EPOCH);
+    check_true("info prints the step and a verified CRC", strstr(out, what) && strstr(out, "CRC32 verified"));
+    free(out);
+    if (step > 0) check_exit("info CHECKPOINT", run("info_file", "info %s", path), 0);
+
+    char svg[600];
+    tmp_path(svg, sizeof svg, "curves.svg");
+    check_exit("plot", run("plot", "plot %s --out %s", run_dir, svg), 0);
+    size_t len;
+    char *s = slurp(svg, &len);
+    while (s && len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' ' || s[len - 1] == '\r')) s[--len] = 0;
+    check_true("plot: SVG starts with <?xml or <svg and ends with </svg>",
+               s && (!strncmp(s, "<?xml", 5) || !strncmp(s, "<svg", 4)) && len >= 6 && !strcmp(s + len - 6, "</svg>") &&
+                   strstr(s, "<svg"));
+    free(s);
+
+    char png[600];
+    tmp_path(png, sizeof png, "nb.png");
+    if (check_exit("neighbors", run("neighbors", "neighbors %s --out %s --threads 2", run_dir, png), 0))
+        check_png("neighbors", png);
+    tmp_path(png, sizeof png, "aug.png");
+    if (check_exit("augment-preview", run("augment_preview", "augment-preview --data folder --data-path %s --crop-size 16 "
+                                                             "--out %s", g_data, png), 0))
+        check_png("augment-preview", png);
+
+    char prefix[600], npy[700];
+    tmp_path(prefix, sizeof prefix, "emb");
+    if (check_exit("embed", run("embed", "embed %s --out %s --threads 2", run_dir, prefix), 0)) {
+        snprintf(npy, sizeof npy, "%s.npy", prefix);
+        check_npy("embed features", npy, "<f4", N_TRAIN, FEATURE_DIM, 4);
+        snprintf(npy, sizeof npy, "%s_labels.npy", prefix);
+        if (check_npy("embed labels", npy, "<i4", N_TRAIN, 0, 4)) {
+            /* Labels: each class with its 54 train images. */
+            size_t l;
+            char *b = slurp(npy, &l);
+            size_t off = 10 + ((uint8_t)b[8] | (size_t)(uint8_t)b[9] << 8);
+            int count[N_CLASSES] = {0}, in_range = 1;
+            for (int i = 0; i < N_TRAIN; i++) {
+                int32_t v;
+                memcpy(&v, b + off + 4 * (size_t)i, 4);
+                if (v < 0 || v >= N_CLASSES) in_range = 0;
+                else count[v]++;
+            }
+            int balanced = 1;
+            for (int c = 0; c < N_CLASSES; c++) balanced &= count[c] == N_TRAIN / N_CLASSES;
+            check_true("embed labels: in [0, 4), 54 per class", in_range && balanced);
+            free(b);
+        }
+    }
+
+    /* The evaluation pipeline on a set any feature separates. */
+    code = run("eval_knn", "eval knn %s --threads 2", run_dir);
+    double top1 = parse_top1("eval_knn");
+    snprintf(what, sizeof what, "eval knn: exit 0, top-1 %.2f%% >= 95%%", top1);
+    if (!check_true(what, code == 0 && top1 >= 95)) show_err("eval_knn");
+    code = run("eval_linear", "eval linear %s --epochs 30 --threads 2", run_dir);
+    top1 = parse_top1("eval_linear");
+    snprintf(what, sizeof what, "eval linear: exit 0, top-1 %.2f%% >= 95%%", top1);
+    if (!check_true(what, code == 0 && top1 >= 95)) show_err("eval_linear");
+    /* 10 % of 216 images: 20 labelled, so a training batch below that. */
+    code = run("eval_finetune", "eval finetune %s --labels 10%% --epochs 3 --train-batch 16 --threads 2", run_dir);
+    top1 = parse_top1("eval_finetune");
+    snprintf(what, sizeof what, "eval finetune: exit 0, prints top-1 (%.2f%%)", top1);
+    if (!check_true(what, code == 0 && top1 >= 0 && top1 <= 100)) show_err("eval_finetune");
+    code = run("eval_finetune_batch", "eval finetune %s --labels 10%% --epochs 1 --threads 2", run_dir);
+    out = output("eval_finetune_batch", "err");
+    check_true("eval finetune: a labelled subset below --train-batch is a usage error naming it",
+               code == 2 && strstr(out, "--train-batch"));
+    free(out);
+}
+
+/* The training state of two runs' final checkpoints, section by section. */
+static void compare_runs(const char *label, const char *dir_a, const char *dir_b, int64_t want_step) {
+    char path_a[700], path_b[700], what[200];
+    int64_t sa = latest_checkpoint(dir_a, path_a, sizeof path_a);
+    int64_t sb = latest_checkpoint(dir_b, path_b, sizeof path_b);
+    snprintf(what, sizeof what, "%s: both runs end at step %lld (got %lld and %lld)", label, (long long)want_step,
+             (long long)sa, (long long)sb);
+    if (!check_true(what, sa == want_step && sb == want_step)) return;
+    checkpoint *a = NULL, *b = NULL;
+    if (checkpoint_read(&a, path_a) || checkpoint_read(&b, path_b)) {
+        check_true("final checkpoints of both runs readable", 0);
+    } else {
+        static const char *const names[] = {"params", "buffers", "opt_state", "queue.entries", "queue.labels",
+                                            "queue.meta", "rng", "step"};
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            snprintf(what, sizeof what, "%s: section '%s' byte-identical to the uninterrupted run", label, names[i]);
+            check_true(what, sections_equal(a, b, names[i]));
+        }
+    }
+    checkpoint_free(a);
+    checkpoint_free(b);
+}
+
+/* Run B: one epoch, stopped as if interrupted, then --resume; compared with run A. */
+static void test_resume(const char *run_a, const char *run_b) {
+    printf("resume bit-identity\n");
+    int code = run("train_b1", "train %s --epochs %d --stop-after 1 --run-dir %s", g_common, EPOCHS, run_b);
+    check_exit("train --stop-after 1", code, 0);
+    char path[700];
+    int64_t step = latest_checkpoint(run_b, path, sizeof path);
+    check_true("--stop-after 1 leaves the epoch-1 checkpoint", step == STEPS_PER_EPOCH);
+    /* The --resume=DIR form; the saved --stop-after must not stop the resumed run again. The
+     * data flags (the saved values again) and a --run-dir that --resume overrides keep a
+     * resume that went wrong small and inside the work directory. */
+    char elsewhere[600];
+    tmp_path(elsewhere, sizeof elsewhere, "run_b_elsewhere");
+    code = run("train_b2", "train --resume=%s %s --run-dir %s", run_b, g_common, elsewhere);
+    check_exit("train --resume", code, 0);
+    char *out = output("train_b2", "out");
+    check_true("resume starts from the checkpoint and trains to the last epoch",
+               strstr(out, "resumed from") && strstr(out, "training done"));
+    free(out);
+    check_true("--resume trains in the resumed directory, whatever --run-dir says", !exists(elsewhere));
+    compare_runs("stop-after 1 + resume", run_a, run_b, EPOCHS * STEPS_PER_EPOCH);
+}
+
+/* SIGTERM once the first metrics line is out; the checkpoint; --resume to the end of that epoch
+ * against the same run uninterrupted. */
+static void test_sigterm(const char *run_dir, const char *straight_dir) {
+    printf("SIGTERM mid-training\n");
+    char log[700], path[700];
+    snprintf(log, sizeof log, "%s/metrics.jsonl", run_dir);
+    double t0 = now_s();
+    const char *flags = "--epochs 30 --log-every 1";
+    pid_t pid = start("train_sig", "train %s %s --run-dir %s", g_common, flags, run_dir);
+    int seen = 0, exited = 0, code = -1;
+    while (now_s() - t0 < 300) {
+        char *s = slurp(log, NULL);
+        seen = s && strchr(s, '\n');
+        free(s);
+        if (seen) break;
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            exited = 1;
+            code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+            break;
+        }
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+    }
+    check_true("training wrote a metrics line before the signal", seen);
+    if (!exited) {
+        kill(pid, SIGTERM);
+        code = wait_code(pid);
+    }
+    printf("  [%5.1f s] nnclr train_sig -> exit %d\n", now_s() - t0, code);
+    check_exit("train, SIGTERM", code, 128 + SIGTERM);
+    char *err = output("train_sig", "err");
+    check_true("SIGTERM: stderr says how to resume", strstr(err, "--resume") != NULL);
+    free(err);
+    int64_t step = latest_checkpoint(run_dir, path, sizeof path);
+    check_true("SIGTERM: a checkpoint was written", step > 0);
+    if (step <= 0) return;
+    check_exit("info of the SIGTERM checkpoint", run("info_sig", "info %s", path), 0);
+    progress_section pg;
+    int64_t ck_step;
+    if (!check_true("SIGTERM checkpoint: progress and step readable", read_progress(path, &pg, &ck_step) == 0)) return;
+    char what[200];
+    snprintf(what, sizeof what, "SIGTERM checkpoint: step %lld = epoch %lld x %d + batch %lld", (long long)ck_step,
+             (long long)pg.epoch, STEPS_PER_EPOCH, (long long)pg.batch);
+    check_true(what, ck_step == step && pg.epoch * STEPS_PER_EPOCH + pg.batch == step);
+    /* Resume to the end of the interrupted epoch (same schedule: --epochs stays 30). */
+    int stop = (int)pg.epoch + 1;
+    code = run("train_sig_resume", "train --resume %s --stop-after %d", run_dir, stop);
+    check_exit("train --resume after SIGTERM", code, 0);
+    char *out = output("train_sig_resume", "out");
+    check_true("resume after SIGTERM starts from the checkpoint", strstr(out, "resumed from") != NULL);
+    free(out);
+    code = run("train_straight", "train %s %s --stop-after %d --run-dir %s", g_common, flags, stop, straight_dir);
+    check_exit("train, uninterrupted", code, 0);
+    compare_runs(pg.batch ? "SIGTERM mid-epoch + resume" : "SIGTERM + resume", straight_dir, run_dir,
+                 (int64_t)stop * STEPS_PER_EPOCH);
+}
+
+/* A learning rate and weight decay that blow the weights up within the first epoch. */
+static void test_nan(const char *run_dir) {
+    printf("diverging run\n");
+    int code = run("train_nan", "train %s --epochs 2 --log-every 1 --optimizer sgd --lr 1000 --weight-decay 1 "
+                                "--run-dir %s", g_common, run_dir);
+    check_exit("train, diverging", code, 1);
+    char *err = output("train_nan", "err");
+    long long bad_step = -1;
+    const char *p = strstr(err, "at step ");
+    if (p) sscanf(p + 8, "%lld", &bad_step);
+    char what[200];
+    snprintf(what, sizeof what, "diverging run: stderr names NaN/Inf and the step (%lld)", bad_step);
+    if (!check_true(what, bad_step > 0 && (strstr(err, "NaN") || strstr(err, "nan") || strstr(err, "inf"))))
+        printf("  stderr: %s", err);
+    free(err);
+    /* No checkpoint at or after the failing step; every checkpoint there is finite. */
+    DIR *d = opendir(run_dir);
+    int late = 0, finite = 1, count = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        long long step;
+        char tail[8], path[1100];
+        if (sscanf(e->d_name, "ckpt-%lld.%7s", &step, tail) != 2 || strcmp(tail, "ckpt")) continue;
+        count++;
+        if (bad_step > 0 && step >= bad_step) late = 1;
+        snprintf(path, sizeof path, "%s/%s", run_dir, e->d_name);
+        if (params_finite(path) != 1) finite = 0;
+    }
+    if (d) closedir(d);
+    snprintf(what, sizeof what, "diverging run: no checkpoint at/after the failing step; the %d before it finite", count);
+    check_true(what, !late && finite);
+}
+
+int main(void) {
+    const char *bin_dir = getenv("NNCLR_BIN_DIR");
+    snprintf(g_bin, sizeof g_bin, "%s/nnclr", bin_dir && bin_dir[0] ? bin_dir : "../build");
+    if (!check_true("the nnclr binary exists ($NNCLR_BIN_DIR/nnclr)", access(g_bin, X_OK) == 0)) {
+        printf("  not found: %s\n", g_bin);
+        return test_summary();
+    }
+    /* On a shared machine, spinning OpenMP workers waiting for a descheduled one make a 1 s run
+     * take 20 s; sleeping waits keep the tiny runs fast (a policy already set is kept). */
+    setenv("OMP_WAIT_POLICY", "passive", 0);
+    snprintf(g_tmp, sizeof g_tmp, "/tmp/nnclr_cli_XXXXXX");
+    if (!check_true("mkdtemp", mkdtemp(g_tmp) != NULL)) return test_summary();
+    printf("binary %s, work directory %s\n", g_bin, g_tmp);
+    double t0 = now_s();
+    tmp_path(g_data, sizeof g_data, "data");
+    if (!check_true("synthetic data set written (4 classes x 60 PNGs, 16x16)", write_dataset(g_data) == 0))
+        return test_summary();
+    snprintf(g_common, sizeof g_common,
+             "--data folder --data-path %s --crop-size 16 --arch resnet20 --batch 16 --proj-hidden 32 --proj-dim 16 "
+             "--pred-hidden 32 --queue-size 64 --threads 2 --loader-threads 1",
+             g_data);
+
+    char run_a[600], run_b[600], run_sig[600], run_straight[600], run_nan[600];
+    tmp_path(run_a, sizeof run_a, "run");
+    tmp_path(run_b, sizeof run_b, "run_b");
+    tmp_path(run_sig, sizeof run_sig, "run_sig");
+    tmp_path(run_straight, sizeof run_straight, "run_straight");
+    tmp_path(run_nan, sizeof run_nan, "run_nan");
+    test_help();
+    test_train_and_tools(run_a);
+    test_resume(run_a, run_b);
+    test_sigterm(run_sig, run_straight);
+    test_nan(run_nan);
+    printf("total %.1f s\n", now_s() - t0);
+
+    int rc = test_summary();
+    if (rc == 0) {
+        char cmd[sizeof g_tmp + 16];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
+        if (system(cmd) != 0) printf("could not remove %s\n", g_tmp);
+    } else {
+        printf("outputs kept in %s\n", g_tmp);
+    }
+    return rc;
+}
