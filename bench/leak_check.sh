@@ -35,7 +35,7 @@ trap '[ "${KEEP:-0}" = 1 ] && echo "logs kept in $work" || rm -rf "$work"' EXIT
 
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp
 export OMP_NUM_THREADS=2
 
 status=0
@@ -49,10 +49,8 @@ run() {
   indirect=$(grep -c '^Indirect leak' "$work/$name.log")
   errors=$(grep -c 'ERROR: \(AddressSanitizer\|LeakSanitizer\)\|runtime error:' "$work/$name.log")
   leaks=$((direct + indirect))
-  local suppressed
-  suppressed=$(awk '/^Suppressions used:/ { on = 1; next } on && NF == 3 && $1 ~ /^[0-9]+$/ { s += $2 } END { print s + 0 }' "$work/$name.log")
-  printf '%-10s exit %d, leaks: %d direct + %d indirect, sanitizer errors: %d, suppressed one-time allocations: %d\n' \
-    "$name" "$rc" "$direct" "$indirect" "$errors" "$suppressed"
+  printf '%-10s exit %d, leaks: %d direct + %d indirect, sanitizer errors: %d\n' \
+    "$name" "$rc" "$direct" "$indirect" "$errors"
   if [ $rc -ne 0 ] || [ "$leaks" -ne 0 ] || [ "$errors" -ne 0 ]; then
     status=1
     echo "---- $name log (tail)"

@@ -3,6 +3,7 @@
  * bit-identical resume. With no flags it trains the small preset on Fashion-MNIST and ends by
  * printing the kNN accuracy of the learned features next to that of raw pixels. */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
@@ -32,6 +33,20 @@ static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* Removes temporary files left by checkpoint writes that were killed (ckpt-*.ckpt.tmp.*). */
+static void remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "ckpt-", 5) != 0 || !strstr(e->d_name, ".ckpt.tmp.")) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0) fprintf(stderr, "nnclr train: removed stale temporary file %s\n", path);
+    }
+    closedir(d);
 }
 
 static int mkdir_p(const char *path) {
@@ -165,19 +180,21 @@ int cmd_train(int argc, char **argv) {
         s = nnclr_fail(NNCLR_ERR_IO, "%s: cannot create run directory: %s", o.run_dir, strerror(errno));
         goto fail;
     }
+    remove_stale_temps(o.run_dir);
     char path[4096];
     snprintf(path, sizeof path, "%s/config.txt", o.run_dir);
     if ((s = atomic_write_file(path, config_text, config_len))) goto fail;
 
     run_progress pg = {0, 0, -1, 0};
+    char ckpath[4096];
+    int64_t ckstep = -1;
+    if (resume && (s = checkpoint_find_latest(o.run_dir, "ckpt", ckpath, sizeof ckpath, &ckstep))) goto fail;
+    if (resume && ckstep < 0) {
+        /* Killed before its first checkpoint: the run starts over from config.txt. */
+        printf("%s has no checkpoint yet: starting the run from step 0\n", o.run_dir);
+        resume = NULL;
+    }
     if (resume) {
-        char ckpath[4096];
-        int64_t step;
-        if ((s = checkpoint_find_latest(o.run_dir, "ckpt", ckpath, sizeof ckpath, &step))) goto fail;
-        if (step < 0) {
-            s = nnclr_fail(NNCLR_ERR_ARG, "%s: no checkpoint (ckpt-*.ckpt) to resume from", o.run_dir);
-            goto fail;
-        }
         checkpoint *ck;
         if ((s = checkpoint_read(&ck, ckpath))) goto fail;
         s = model_state_load(m, ck, 0);

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages nnclr needs to build, test and run (as root; skipped when all
-# are present already).
+# Installs the Debian 12 packages nnclr needs to build and run (as root; skipped when all are
+# present already). `deps.sh test` adds what the tests need: clang and its libFuzzer/OpenMP
+# runtimes for the fuzz targets.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libdnnl-dev libopenblas-dev zlib1g-dev libpng-dev
       libjpeg62-turbo-dev dataset-fashion-mnist)
+[ "${1:-}" = test ] && pkgs+=(clang libclang-rt-14-dev libomp-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
