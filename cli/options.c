@@ -49,9 +49,9 @@ int train_opts_preset(train_opts *o, const char *preset) {
         o->proj_hidden = 512;
         o->proj_dim = 128;
         o->pred_hidden = 512;
-        o->queue_size = 16384;
-        o->epochs = 3;
-        o->batch = 256;
+        o->queue_size = 4096;   /* fills with real embeddings after 32 steps */
+        o->epochs = 2;
+        o->batch = 128;
         o->warmup_epochs = 0;
         o->lr = 0.5;
         o->lars_eta = 0.02;     /* solo-learn's CIFAR recipe; the paper's 0.001 is for batch 4096 */

@@ -148,6 +148,9 @@ int nnclr_model_feature_dim(const nnclr_model *m) { return m->feat_dim; }
  * model's batch; the last chunk is zero-padded (eval BN treats rows independently). */
 static nnclr_status run_eval(nnclr_model *m, const float *images, int n, float *feat, float *proj) {
     if (n < 1) return nnclr_fail(NNCLR_ERR_ARG, "need at least one image, got %d", n);
+    size_t total = (size_t)n * m->cfg.in_channels * m->cfg.height * m->cfg.width;
+    for (size_t i = 0; i < total; i++)
+        if (!isfinite(images[i])) return nnclr_fail(NNCLR_ERR_NUMERIC, "input image %zu contains NaN or Inf", i / (total / n));
     if (!m->prepared) {
         NNCLR_TRY(resnet_prepare(m->backbone, m->params.data));
         m->prepared = 1;

@@ -18,6 +18,14 @@
 #include "ops/l2norm.h"
 #include "ssl/loss.h"
 
+/* 1 when every value is finite. (A NaN pixel would otherwise vanish in the fused BN + ReLU,
+ * which maps NaN to 0, and only show up later as a NaN gradient.) */
+static int all_finite(const float *x, size_t n) {
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) ok &= isfinite(x[i]) != 0;
+    return ok;
+}
+
 nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, const int *labels,
                         nnclr_step_stats *stats) {
     if (!m || !view1 || !view2) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_step: NULL model or view");
@@ -25,6 +33,10 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
     int n = c->batch, D = c->proj_dim;
     int self = c->positive == NNCLR_POSITIVE_SELF;
     const float *views[2] = {view1, view2};
+    size_t view_size = (size_t)n * c->in_channels * c->height * c->width;
+    for (int v = 0; v < 2; v++)
+        if (!all_finite(views[v], view_size))
+            return nnclr_fail(NNCLR_ERR_NUMERIC, "view %d contains NaN or Inf", v + 1);
 
     if (!m->prepared) {
         NNCLR_TRY(resnet_prepare(m->backbone, m->params.data));
