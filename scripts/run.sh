@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 bash scripts/build.sh
+# Idle OpenMP threads sleep instead of spinning: the data-loader thread shares the cores.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
 exec build/nnclr train "$@"
