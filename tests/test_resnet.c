@@ -28,34 +28,18 @@
 #include "model/resnet.h"
 #include "testlib.h"
 
-static uint32_t fnv1a(const char *s) {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
-static uint32_t fmix32(uint32_t h) {
-    h ^= h >> 16;
-    h *= 0x85EBCA6Bu;
-    h ^= h >> 13;
-    h *= 0xC2B2AE35u;
-    h ^= h >> 16;
-    return h;
-}
-
-static double hash_u(uint32_t seed, size_t i) { return fmix32((uint32_t)(i * 0x9E3779B1u) ^ seed) / 4294967296.0; }
 
 /* The weights gen_resnet.py's hash_weights() writes, bit for bit. */
 static void hash_weights(const tensor_entry *e, float *w) {
-    uint32_t seed = fnv1a(e->name);
+    uint32_t seed = fx_fnv1a(e->name);
     size_t len = strlen(e->name);
     int is_weight = len > 7 && strcmp(e->name + len - 7, ".weight") == 0;
     if (e->ndim == 4) {
         double b = sqrt(3.0) * sqrt(2.0 / (double)(e->shape[0] * e->shape[2] * e->shape[3]));
-        for (size_t i = 0; i < e->size; i++) w[i] = (float)((2 * hash_u(seed, i) - 1) * b);
+        for (size_t i = 0; i < e->size; i++) w[i] = (float)((2 * fx_hash_u(seed, i) - 1) * b);
     } else {
         for (size_t i = 0; i < e->size; i++)
-            w[i] = (float)(is_weight ? 1 + 0.2 * (hash_u(seed, i) - 0.5) : 0.2 * (hash_u(seed, i) - 0.5));
+            w[i] = (float)(is_weight ? 1 + 0.2 * (fx_hash_u(seed, i) - 0.5) : 0.2 * (fx_hash_u(seed, i) - 0.5));
     }
 }
 
@@ -164,16 +148,16 @@ static void run_case(const char *file, const char *arch, int cifar_stem, int cin
         snprintf(tname, sizeof tname, "tol.%s", name);
         /* 64 sampled elements at the generator's indices, then sum of squares, then the dot
          * product with a hash vector. */
-        uint32_t seed = fnv1a(e->name);
+        uint32_t seed = fx_fnv1a(e->name);
         float samp[64];
-        for (int j = 0; j < 64; j++) samp[j] = g[fmix32(seed ^ (uint32_t)(j + 12345)) % e->size];
+        for (int j = 0; j < 64; j++) samp[j] = g[fx_fmix32(seed ^ (uint32_t)(j + 12345)) % e->size];
         check_rel(name, samp, t->data, 64, bound(&fx, tname, 0, 1e-3));
         char dname[200];
         snprintf(dname, sizeof dname, "%s#dot", e->name);
-        uint32_t dseed = fnv1a(dname);
+        uint32_t dseed = fx_fnv1a(dname);
         double ss = 0, dot = 0, vv = 0;
         for (size_t j = 0; j < e->size; j++) {
-            double v = hash_u(dseed, j) - 0.5;
+            double v = fx_hash_u(dseed, j) - 0.5;
             ss += (double)g[j] * g[j];
             dot += (double)g[j] * v;
             vv += v * v;

@@ -68,28 +68,12 @@ static const int WARMUP = 1, TOTAL = 3;
 
 /* ---- gen_resnet.py's counter-hash weights for the backbone convolutions (as test_resnet.c) */
 
-static uint32_t fnv1a(const char *s) {
-    uint32_t h = 2166136261u;
-    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
-static uint32_t fmix32(uint32_t h) {
-    h ^= h >> 16;
-    h *= 0x85EBCA6Bu;
-    h ^= h >> 13;
-    h *= 0xC2B2AE35u;
-    h ^= h >> 16;
-    return h;
-}
-
-static double hash_u(uint32_t seed, size_t i) { return fmix32((uint32_t)(i * 0x9E3779B1u) ^ seed) / 4294967296.0; }
 
 /* w: (O, I, kh, kw) U(-b, b), b = sqrt(3) sqrt(2 / (O kh kw)), bit-identical to hash_weights(). */
 static void hash_conv_weights(const tensor_entry *e, float *w) {
-    uint32_t seed = fnv1a(e->name);
+    uint32_t seed = fx_fnv1a(e->name);
     double b = sqrt(3.0) * sqrt(2.0 / (double)(e->shape[0] * e->shape[2] * e->shape[3]));
-    for (size_t i = 0; i < e->size; i++) w[i] = (float)((2 * hash_u(seed, i) - 1) * b);
+    for (size_t i = 0; i < e->size; i++) w[i] = (float)((2 * fx_hash_u(seed, i) - 1) * b);
 }
 
 /* x: (BATCH, CH, SIZE, SIZE) = 0.5 noise + per-(image, channel) offset, as gen_step.py's

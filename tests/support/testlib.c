@@ -124,3 +124,20 @@ void fill_uniform(float *x, size_t n, unsigned seed) {
         x[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
     }
 }
+
+unsigned fx_fnv1a(const char *s) {
+    uint32_t h = 2166136261u;
+    for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+unsigned fx_fmix32(unsigned h) {
+    h ^= h >> 16;
+    h *= 0x85EBCA6Bu;
+    h ^= h >> 13;
+    h *= 0xC2B2AE35u;
+    h ^= h >> 16;
+    return h;
+}
+
+double fx_hash_u(unsigned seed, size_t i) { return fx_fmix32((uint32_t)(i * 0x9E3779B1u) ^ seed) / 4294967296.0; }

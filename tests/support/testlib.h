@@ -36,6 +36,13 @@ int check_true(const char *what, int cond);
 /* Prints "N passed, N failed" and returns the process exit code. */
 int test_summary(void);
 
+/* ---- the counter hash of tests/gen_resnet.py, bit for bit: large networks' weights are
+ * generated on both sides instead of being stored in fixtures. */
+unsigned fx_fnv1a(const char *s);
+unsigned fx_fmix32(unsigned h);
+/* u in [0, 1): fmix32(seed ^ (i * 0x9E3779B1)) / 2^32. */
+double fx_hash_u(unsigned seed, size_t i);
+
 /* Deterministic uniform(-1, 1) fill for test inputs. */
 void fill_uniform(float *x, size_t n, unsigned seed);
 
