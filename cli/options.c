@@ -90,7 +90,7 @@ const arg_spec *train_opts_specs(train_opts *o, int *n) {
       "auto|imagenet|cifar|gray|crop-only");
     F("crop-scale-min", ARG_FLOAT, &o->crop_scale_min, "smallest random-resized-crop area fraction (0: the preset's)", 0, 1, NULL);
     F("crop-size", ARG_INT, &o->crop_size, "augmented view side in pixels (0: the data set's side)", 0, 1024, NULL);
-    F("loader-threads", ARG_INT, &o->loader_threads, "data loader worker threads", 1, 64, NULL);
+    F("loader-threads", ARG_INT, &o->loader_threads, "data loader worker threads (0: prepare each batch in the training thread)", 0, 64, NULL);
     F("eval-fraction", ARG_FLOAT, &o->eval_fraction, "held-out fraction for test when the data set has no test split", 0.01, 0.9, NULL);
     F("arch", ARG_STR, &o->arch, "backbone", 1, 0, "resnet18|resnet34|resnet50|resnet20|resnet32|resnet56");
     F("cifar-stem", ARG_BOOL, &o->cifar_stem, "resnet18/34/50: 3x3 stride-1 stem without max-pool", 1, 0, NULL);
