@@ -64,9 +64,10 @@ nnclr_status make_augment(const train_opts *o, const dataset *d, int eval, augme
  * schedule length. */
 nnclr_status make_model_config(const train_opts *o, const augment_config *aug, int64_t steps_per_epoch,
                                nnclr_config *cfg);
-/* Eval-mode features of every image of d (eval transform): (d->n, F). */
+/* Eval-mode features (or L2-normalised projections) of every image of d after the eval
+ * transform, horizontally flipped when `flip` (the flip-augmented linear protocol): (d->n, F). */
 nnclr_status extract_features(nnclr_model *m, const dataset *d, const augment_config *eval_aug,
-                              int projections, float **out, int *dim);
+                              int projections, int flip, float **out, int *dim);
 /* Raw pixels after the eval transform, as features: (d->n, C*S*S). */
 nnclr_status extract_pixels(const dataset *d, const augment_config *eval_aug, float **out, int *dim);
 /* Loads a run directory's config.txt into o (preset "small" first, then the file). 0 or 2. */

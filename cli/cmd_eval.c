@@ -34,40 +34,6 @@ static double now_s(void) {
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-/* Horizontal flip of a (C, S, S) image in place. */
-static void flip_chw(float *x, int c, int s) {
-    for (int ch = 0; ch < c; ch++)
-        for (int y = 0; y < s; y++) {
-            float *row = x + ((size_t)ch * s + y) * s;
-            for (int i = 0, j = s - 1; i < j; i++, j--) {
-                float t = row[i];
-                row[i] = row[j];
-                row[j] = t;
-            }
-        }
-}
-
-/* Features of d's images flipped (for the flip-augmented linear protocol). */
-static nnclr_status flipped_features(nnclr_model *m, const dataset *d, const augment_config *eval_aug, float *out) {
-    const nnclr_config *c = nnclr_model_config(m);
-    int B = c->batch, F = nnclr_model_feature_dim(m), S = eval_aug->size, C = eval_aug->channels;
-    size_t img = (size_t)C * S * S;
-    float *x = nnclr_malloc((size_t)B * img * sizeof(float));
-    if (!x) return NNCLR_ERR_NOMEM;
-    nnclr_status s = NNCLR_OK;
-    for (int i0 = 0; i0 < d->n && !s; i0 += B) {
-        int nb = d->n - i0 < B ? d->n - i0 : B;
-#pragma omp parallel for schedule(static)
-        for (int i = 0; i < nb; i++) {
-            augment_eval(eval_aug, x + (size_t)i * img, &d->images[i0 + i]);
-            flip_chw(x + (size_t)i * img, C, S);
-        }
-        s = nnclr_model_features(m, x, nb, out + (size_t)i0 * F);
-    }
-    free(x);
-    return s;
-}
-
 static void progress_cb(void *user, int epoch, int epochs, double loss, double acc, double lr) {
     (void)user;
     if (epoch == epochs || epoch % 10 == 0 || epoch == 1)
@@ -144,8 +110,8 @@ int cmd_eval(int argc, char **argv) {
     printf("nnclr %s: %s on %s (%d train / %d test images)\n", cmd, ckpt, o.data, train.n, test.n);
     double t0 = now_s();
     int dim;
-    if ((s = extract_features(m, &train, &eval_aug, 0, &ftr, &dim))) goto fail;
-    if ((s = extract_features(m, &test, &eval_aug, 0, &fte, &dim))) goto fail;
+    if ((s = extract_features(m, &train, &eval_aug, 0, 0, &ftr, &dim))) goto fail;
+    if ((s = extract_features(m, &test, &eval_aug, 0, 0, &fte, &dim))) goto fail;
     printf("features: %d-dim, %.1f s\n", dim, now_s() - t0);
     double top1 = 0, top5 = 0;
     char t5[16];
@@ -169,7 +135,10 @@ int cmd_eval(int argc, char **argv) {
                 goto fail;
             }
             ftr = both;
-            if ((s = flipped_features(m, &train, &eval_aug, ftr + (size_t)train.n * dim))) { free(lab); goto fail; }
+            float *fl = NULL;
+            if ((s = extract_features(m, &train, &eval_aug, 0, 1, &fl, &dim))) { free(lab); goto fail; }
+            memcpy(ftr + (size_t)train.n * dim, fl, (size_t)train.n * dim * sizeof(float));
+            free(fl);
             memcpy(lab, train.labels, train.n * sizeof(int));
             memcpy(lab + train.n, train.labels, train.n * sizeof(int));
             ntr = 2 * train.n;

@@ -84,8 +84,8 @@ static nnclr_status knn_eval(nnclr_model *m, const train_opts *o, const dataset 
                              const augment_config *eval_aug, double *top1, double *top5) {
     float *ftr = NULL, *fte = NULL;
     int dim;
-    nnclr_status s = extract_features(m, train, eval_aug, 0, &ftr, &dim);
-    if (!s) s = extract_features(m, test, eval_aug, 0, &fte, &dim);
+    nnclr_status s = extract_features(m, train, eval_aug, 0, 0, &ftr, &dim);
+    if (!s) s = extract_features(m, test, eval_aug, 0, 0, &fte, &dim);
     if (!s)
         s = knn_evaluate(ftr, train->labels, train->n, fte, test->labels, test->n, dim, train->num_classes,
                          o->knn_k, (float)o->knn_tau, top1, top5);

@@ -225,8 +225,21 @@ nnclr_status make_model_config(const train_opts *o, const augment_config *aug, i
     return NNCLR_OK;
 }
 
+/* Horizontal flip of a (C, S, S) image in place. */
+static void flip_chw(float *x, int c, int s) {
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < s; y++) {
+            float *row = x + ((size_t)ch * s + y) * s;
+            for (int i = 0, j = s - 1; i < j; i++, j--) {
+                float t = row[i];
+                row[i] = row[j];
+                row[j] = t;
+            }
+        }
+}
+
 nnclr_status extract_features(nnclr_model *m, const dataset *d, const augment_config *eval_aug,
-                              int projections, float **out, int *dim) {
+                              int projections, int flip, float **out, int *dim) {
     const nnclr_config *c = nnclr_model_config(m);
     int F = projections ? c->proj_dim : nnclr_model_feature_dim(m);
     int B = c->batch;
@@ -242,7 +255,10 @@ nnclr_status extract_features(nnclr_model *m, const dataset *d, const augment_co
     for (int i0 = 0; i0 < d->n && s == NNCLR_OK; i0 += B) {
         int nb = d->n - i0 < B ? d->n - i0 : B;
 #pragma omp parallel for schedule(static)
-        for (int i = 0; i < nb; i++) augment_eval(eval_aug, x + (size_t)i * img, &d->images[i0 + i]);
+        for (int i = 0; i < nb; i++) {
+            augment_eval(eval_aug, x + (size_t)i * img, &d->images[i0 + i]);
+            if (flip) flip_chw(x + (size_t)i * img, eval_aug->channels, eval_aug->size);
+        }
         s = projections ? nnclr_model_projections(m, x, nb, feat + (size_t)i0 * F)
                         : nnclr_model_features(m, x, nb, feat + (size_t)i0 * F);
     }

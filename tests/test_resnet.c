@@ -214,7 +214,7 @@ int main(void) {
     relax_factor = 2.0;
     grad_floor = 0.0;
 
-    printf("%d checks used the relaxed bound 2 x (float32 PyTorch error)\n", n_relaxed);
+    printf("%d checks used the relaxed bound (2 x, ResNet-50: 4 x, the float32 PyTorch error)\n", n_relaxed);
     bad_config("input smaller than 16x16", (resnet_config){"resnet20", 0, 3, 15, 32, 4, 1});
     bad_config("zero batch", (resnet_config){"resnet20", 0, 3, 32, 32, 0, 1});
     bad_config("unknown architecture", (resnet_config){"resnet19", 0, 3, 32, 32, 4, 1});
