@@ -47,6 +47,28 @@ const char *nnclr_status_name(nnclr_status s);
 
 #include <stdint.h>
 
+/* ------------------------------------------------------------------------------------------
+ * Data-parallel training on Open MPI (`mpirun -np R prog`). A group joins MPI_COMM_WORLD when
+ * the process was started by an MPI launcher and nnclr was built with MPI; otherwise it is a
+ * group of one. Give it to a model in nnclr_config.dist: batch is then the GLOBAL batch, each
+ * rank passes its batch / R rows, and the step uses synchronised batch norm, negatives over
+ * the global batch and one support set identical on every rank, so R ranks train exactly what
+ * one process with the whole batch trains (up to float summation order).
+ * ------------------------------------------------------------------------------------------ */
+typedef struct nnclr_dist nnclr_dist;
+
+/* Calls MPI_Init_thread when launched by mpirun (and MPI is not initialised yet). Fails with
+ * NNCLR_ERR_ARG when launched on several processes by a build without MPI. */
+nnclr_status nnclr_dist_init(nnclr_dist **out, int *argc, char ***argv);
+/* A group of one (single process), also inside an MPI job. */
+nnclr_status nnclr_dist_self(nnclr_dist **out);
+int nnclr_dist_rank(const nnclr_dist *d);   /* 0 for NULL */
+int nnclr_dist_world(const nnclr_dist *d);  /* 1 for NULL */
+/* 1 when this build has MPI. */
+int nnclr_dist_available(void);
+/* Frees the group; finalizes MPI when nnclr_dist_init initialised it. NULL is a no-op. */
+void nnclr_dist_free(nnclr_dist *d);
+
 typedef enum { NNCLR_POSITIVE_NN = 0, NNCLR_POSITIVE_SELF = 1 } nnclr_positive;
 typedef enum { NNCLR_OPT_LARS = 0, NNCLR_OPT_SGD = 1 } nnclr_optimizer;
 
@@ -55,7 +77,7 @@ typedef struct {
     const char *arch;        /* resnet18|resnet34|resnet50|resnet20|resnet32|resnet56 */
     int cifar_stem;          /* resnet18/34/50: 3x3 s1 stem without max-pool */
     int in_channels, height, width;
-    int batch;               /* images per view per step (fixed) */
+    int batch;               /* images per view per step (fixed; the global batch when dist) */
     /* heads */
     int proj_hidden, proj_dim, pred_hidden, use_predictor;
     /* objective */
@@ -70,6 +92,8 @@ typedef struct {
     double weight_decay, momentum, lars_eta;
     int64_t warmup_steps, total_steps;
     uint64_t seed;
+    /* data-parallel group (not owned; must outlive the model); NULL: single process */
+    nnclr_dist *dist;
 } nnclr_config;
 
 /* The paper's defaults: resnet50, 2048-2048-256 projector, 4096 predictor, Q 98,304, top-1,
@@ -93,6 +117,8 @@ typedef struct {
 
 /* One training step: backbone on both views -> heads -> NN lookup -> loss -> backward ->
  * optimizer -> support-set push. view1, view2: (batch, C, H, W). labels: (batch) or NULL
+ * (with a dist group of R ranks: this rank's batch / R rows, rows [r B/R, (r+1) B/R) of the
+ * global batch; every rank calls it together)
  * (used only for the NN-accuracy diagnostic). On a NaN/Inf loss or gradient it returns
  * NNCLR_ERR_NUMERIC and leaves parameters, buffers and support set unchanged. */
 nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, const int *labels,

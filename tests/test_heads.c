@@ -103,7 +103,7 @@ static int is_bn_tensor(const tensor_table *t, const tensor_entry *e) {
 }
 
 static void test_names(void) {
-    heads_config cfg = {F, H, D, P, 1};
+    heads_config cfg = {F, H, D, P, 1, NULL};
     model m;
     if (model_make(&m, &cfg, N, 1)) { check_true("create", 0); return; }
     static const char *pnames[] = {
@@ -135,7 +135,7 @@ static void test_fixture(void) {
     const double atol = 1e-5, rtol = 1e-4, gatol = 2e-5, grtol = 2e-4;
     float z[N * D], p[N * D], dfeat[N * F];
 
-    heads_config cfg = {F, H, D, P, 1};
+    heads_config cfg = {F, H, D, P, 1, NULL};
     model m;
     if (model_make(&m, &cfg, N, 2)) { check_true("create", 0); fx_free(&fx); return; }
     check_true("fixture weights load by name", load_table(&fx, "init.", &m.params) &&
@@ -188,7 +188,7 @@ static void test_fixture(void) {
     model_free(&m);
 
     /* Without predictor. */
-    heads_config cfg0 = {F, H, D, 0, 0};
+    heads_config cfg0 = {F, H, D, 0, 0, NULL};
     if (model_make(&m, &cfg0, N, 1)) { check_true("create without predictor", 0); fx_free(&fx); return; }
     check_true("no predictor: projector tensors only", m.params.count == 12 && m.buffers.count == 6 &&
                                                        !tensor_table_find(&m.params, "predictor.0.weight"));
@@ -221,7 +221,7 @@ static void test_fixture(void) {
 }
 
 static void test_init(void) {
-    heads_config cfg = {F, H, D, P, 1};
+    heads_config cfg = {F, H, D, P, 1, NULL};
     model m1, m2;
     if (model_make(&m1, &cfg, N, 1) || model_make(&m2, &cfg, N, 1)) { check_true("create", 0); return; }
     rng_state r1, r2;
@@ -266,19 +266,19 @@ static void test_bad_config(void) {
     tensor_table_init(&p);
     tensor_table_init(&b);
     heads *h = NULL;
-    const heads_config bad[] = {{0, H, D, P, 1}, {F, 0, D, P, 1}, {F, H, 0, P, 1}, {F, H, D, 0, 1},
-                                {-3, H, D, P, 0}};
+    const heads_config bad[] = {{0, H, D, P, 1, NULL}, {F, 0, D, P, 1, NULL}, {F, H, 0, P, 1, NULL}, {F, H, D, 0, 1, NULL},
+                                {-3, H, D, P, 0, NULL}};
     int ok = 1;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         ok &= heads_create(&h, &bad[i], N, 2, &p, &b) == NNCLR_ERR_ARG && h == NULL;
     check_true("zero or negative sizes -> ERR_ARG", ok);
     printf("   message: %s\n", nnclr_last_error());
-    heads_config cfg = {F, H, D, P, 1};
+    heads_config cfg = {F, H, D, P, 1, NULL};
     check_true("max_n 0 -> ERR_ARG", heads_create(&h, &cfg, 0, 2, &p, &b) == NNCLR_ERR_ARG);
     check_true("0 slots -> ERR_ARG", heads_create(&h, &cfg, N, 0, &p, &b) == NNCLR_ERR_ARG);
     check_true("9 slots -> ERR_ARG", heads_create(&h, &cfg, N, 9, &p, &b) == NNCLR_ERR_ARG);
     check_true("nothing declared on failure", p.count == 0 && b.count == 0);
-    heads_config cfg0 = {F, H, D, 0, 0};
+    heads_config cfg0 = {F, H, D, 0, 0, NULL};
     check_true("pred_hidden 0 is fine without predictor", heads_create(&h, &cfg0, N, 1, &p, &b) == NNCLR_OK);
     heads *h2 = NULL;
     check_true("declaring the heads twice in one table -> ERR_ARG (duplicate names)",
@@ -356,7 +356,7 @@ static void fd_check(float *v, size_t count, const float *g, int *bad, int *skip
 }
 
 static void test_finite_differences(void) {
-    heads_config cfg = {F, H, D, P, 1};
+    heads_config cfg = {F, H, D, P, 1, NULL};
     if (model_make(&fd_m, &cfg, N, 1)) { check_true("create", 0); return; }
     rng_state r;
     rng_seed(&r, 99);

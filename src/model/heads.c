@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "dist/dist.h"
 #include "ops/batchnorm1d.h"
 #include "ops/eltwise.h"
 #include "ops/linear.h"
@@ -57,6 +58,7 @@ struct heads {
     size_t scratch_floats;
     int slot_rows[HEADS_MAX_SLOTS]; /* rows of the slot's last training forward, 0 = none */
     int slot_pred[HEADS_MAX_SLOTS]; /* whether that forward ran the predictor */
+    double *sync_scratch;      /* (2 * widest) for synchronised BN, NULL when local */
 };
 
 static size_t align16(size_t x) { return (x + 15) & ~(size_t)15; }
@@ -152,6 +154,10 @@ nnclr_status heads_create(heads **out, const heads_config *cfg, int max_n, int n
     h->arena = nnclr_calloc((size_t)nslots * h->slot_floats, sizeof(float));
     h->scratch[0] = nnclr_calloc(h->scratch_floats, sizeof(float));
     h->scratch[1] = nnclr_calloc(h->scratch_floats, sizeof(float));
+    if (dist_world(cfg->dist) > 1) {
+        h->sync_scratch = nnclr_calloc(2 * (size_t)widest, sizeof(double));
+        if (!h->sync_scratch) { s = NNCLR_ERR_NOMEM; goto fail; }
+    }
     if (!h->arena || !h->scratch[0] || !h->scratch[1]) {
         s = NNCLR_ERR_NOMEM;
         goto fail;
@@ -168,6 +174,7 @@ void heads_free(heads *h) {
     free(h->arena);
     free(h->scratch[0]);
     free(h->scratch[1]);
+    free(h->sync_scratch);
     free(h);
 }
 
@@ -208,13 +215,20 @@ void heads_init(heads *h, const tensor_table *params_table, const tensor_table *
     }
 }
 
-/* One linear -> BN (-> ReLU) stage into the slot arena; returns the stage output. */
-static const float *stage_forward(const linear_layer *l, const bn_layer *b, const stage_acts *a,
-                                  float *arena, const float *x, int relu, int n, int training,
-                                  const float *params, float *buffers) {
+/* One linear -> BN (-> ReLU) stage into the slot arena; *out = the stage output. */
+static nnclr_status stage_forward(const heads *h, const linear_layer *l, const bn_layer *b,
+                                  const stage_acts *a, float *arena, const float *x, int relu,
+                                  int n, int training, const float *params, float *buffers,
+                                  const float **out) {
     float *lin = arena + a->lin_out, *y = arena + a->bn_out;
+    *out = y;
     linear_forward(lin, x, params + l->w, params + l->b, n, l->in, l->out);
-    if (training)
+    if (training && h->sync_scratch)
+        NNCLR_TRY(batchnorm1d_forward_train_sync(h->cfg.dist, h->sync_scratch, y, arena + a->mean,
+                                                 arena + a->rstd, lin, params + b->g, params + b->b,
+                                                 buffers + b->rm, buffers + b->rv,
+                                                 HEADS_BN_MOMENTUM, n, b->c));
+    else if (training)
         batchnorm1d_forward_train(y, arena + a->mean, arena + a->rstd, lin, params + b->g,
                                   params + b->b, buffers + b->rm, buffers + b->rv,
                                   HEADS_BN_MOMENTUM, n, b->c);
@@ -222,7 +236,7 @@ static const float *stage_forward(const linear_layer *l, const bn_layer *b, cons
         batchnorm1d_forward_eval(y, lin, params + b->g, params + b->b, buffers + b->rm,
                                  buffers + b->rv, n, b->c);
     if (relu) relu_forward(y, y, (size_t)n * b->c);
-    return y;
+    return NNCLR_OK;
 }
 
 nnclr_status heads_forward(heads *h, int slot, float *z, float *p, const float *feat, int n,
@@ -243,14 +257,15 @@ nnclr_status heads_forward(heads *h, int slot, float *z, float *p, const float *
     }
     const float *x = feat;
     for (int i = 0; i < 3; i++)
-        x = stage_forward(&h->proj_lin[i], &h->proj_bn[i], &h->proj_act[i], arena, x, i < 2, n,
-                          training, params, buffers);
+        NNCLR_TRY(stage_forward(h, &h->proj_lin[i], &h->proj_bn[i], &h->proj_act[i], arena, x, i < 2, n,
+                                training, params, buffers, &x));
     /* x: (n, D) = z, kept in the arena as the predictor's input. */
     memcpy(z, x, (size_t)n * D * sizeof(float));
     if (p) {
         if (h->cfg.use_predictor) {
-            const float *r = stage_forward(&h->pred_lin[0], &h->pred_bn, &h->pred_act, arena, x, 1,
-                                           n, training, params, buffers);
+            const float *r;
+            NNCLR_TRY(stage_forward(h, &h->pred_lin[0], &h->pred_bn, &h->pred_act, arena, x, 1, n,
+                                    training, params, buffers, &r));
             const linear_layer *l = &h->pred_lin[1];
             linear_forward(p, r, params + l->w, params + l->b, n, l->in, l->out);
         } else {
@@ -267,14 +282,21 @@ nnclr_status heads_forward(heads *h, int slot, float *z, float *p, const float *
 /* Backward of one linear -> BN (-> ReLU) stage. g: (n, out) gradient w.r.t. the stage output,
  * overwritten (it becomes the gradient w.r.t. the linear output). dx: (n, in) OVERWRITTEN,
  * or NULL. x: the stage input. */
-static void stage_backward(const linear_layer *l, const bn_layer *b, const stage_acts *a,
-                           const float *arena, float *dx, float *g, const float *x, int relu,
-                           int n, const float *params, float *grads) {
+static nnclr_status stage_backward(const heads *h, const linear_layer *l, const bn_layer *b,
+                                   const stage_acts *a, const float *arena, float *dx, float *g,
+                                   const float *x, int relu, int n, const float *params,
+                                   float *grads) {
     const size_t m = (size_t)n * b->c;
     if (relu) relu_backward(g, g, arena + a->bn_out, m);
-    batchnorm1d_backward(g, grads + b->g, grads + b->b, g, arena + a->lin_out, arena + a->mean,
-                         arena + a->rstd, params + b->g, n, b->c);
+    if (h->sync_scratch)
+        NNCLR_TRY(batchnorm1d_backward_sync(h->cfg.dist, h->sync_scratch, g, grads + b->g, grads + b->b, g,
+                                            arena + a->lin_out, arena + a->mean, arena + a->rstd,
+                                            params + b->g, n, b->c));
+    else
+        batchnorm1d_backward(g, grads + b->g, grads + b->b, g, arena + a->lin_out, arena + a->mean,
+                             arena + a->rstd, params + b->g, n, b->c);
     linear_backward(dx, grads + l->w, grads + l->b, g, x, params + l->w, n, l->in, l->out);
+    return NNCLR_OK;
 }
 
 nnclr_status heads_backward(heads *h, int slot, float *dfeat, const float *dz, const float *dp,
@@ -303,8 +325,8 @@ nnclr_status heads_backward(heads *h, int slot, float *dfeat, const float *dz, c
         const linear_layer *l = &h->pred_lin[1];
         linear_backward(s0, grads + l->w, grads + l->b, dp, arena + h->pred_act.bn_out,
                         params + l->w, n, l->in, l->out);
-        stage_backward(&h->pred_lin[0], &h->pred_bn, &h->pred_act, arena, s1, s0, zs, 1, n,
-                       params, grads);
+        NNCLR_TRY(stage_backward(h, &h->pred_lin[0], &h->pred_bn, &h->pred_act, arena, s1, s0, zs, 1, n,
+                                 params, grads));
         if (dz) add_inplace(s1, dz, nd);
     } else if (dp) {
         memcpy(s1, dp, nd * sizeof(float));
@@ -313,11 +335,10 @@ nnclr_status heads_backward(heads *h, int slot, float *dfeat, const float *dz, c
         memcpy(s1, dz, nd * sizeof(float));
     }
     /* Projector, last stage first; the gradient alternates between s1 and s0. */
-    stage_backward(&h->proj_lin[2], &h->proj_bn[2], &h->proj_act[2], arena, s0, s1,
-                   arena + h->proj_act[1].bn_out, 0, n, params, grads);
-    stage_backward(&h->proj_lin[1], &h->proj_bn[1], &h->proj_act[1], arena, s1, s0,
-                   arena + h->proj_act[0].bn_out, 1, n, params, grads);
-    stage_backward(&h->proj_lin[0], &h->proj_bn[0], &h->proj_act[0], arena, dfeat, s1,
-                   arena + h->feat, 1, n, params, grads);
-    return NNCLR_OK;
+    NNCLR_TRY(stage_backward(h, &h->proj_lin[2], &h->proj_bn[2], &h->proj_act[2], arena, s0, s1,
+                             arena + h->proj_act[1].bn_out, 0, n, params, grads));
+    NNCLR_TRY(stage_backward(h, &h->proj_lin[1], &h->proj_bn[1], &h->proj_act[1], arena, s1, s0,
+                             arena + h->proj_act[0].bn_out, 1, n, params, grads));
+    return stage_backward(h, &h->proj_lin[0], &h->proj_bn[0], &h->proj_act[0], arena, dfeat, s1,
+                          arena + h->feat, 1, n, params, grads);
 }

@@ -32,6 +32,7 @@ typedef struct {
     int proj_dim;      /* D: projection (and prediction) size */
     int pred_hidden;   /* P: predictor hidden width; ignored when use_predictor is 0 */
     int use_predictor; /* 0: p is a copy of z */
+    const nnclr_dist *dist; /* NULL or one rank: local BN; else synchronised BN over the group */
 } heads_config;
 
 typedef struct heads heads;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/status.h"
+#include "dist/dist.h"
 #include "ops/l2norm.h"
 
 void nnclr_config_default(nnclr_config *c) {
@@ -53,6 +54,10 @@ static nnclr_status check_config(const nnclr_config *c) {
     if (!(c->momentum >= 0 && c->momentum < 1)) return nnclr_fail(NNCLR_ERR_ARG, "momentum must be in [0, 1)");
     if (c->total_steps < 1 || c->warmup_steps < 0 || c->warmup_steps > c->total_steps)
         return nnclr_fail(NNCLR_ERR_ARG, "total steps must be >= 1 and warm-up in [0, total steps]");
+    int w = dist_world(c->dist);
+    if (w > 1 && (c->batch % w != 0 || c->batch / w < 2))
+        return nnclr_fail(NNCLR_ERR_ARG, "batch %d must be a multiple of the %d processes with at least 2 "
+                          "rows each", c->batch, w);
     return NNCLR_OK;
 }
 
@@ -67,11 +72,15 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
     tensor_table_init(&m->params);
     tensor_table_init(&m->buffers);
     nnclr_status s;
-    int n = cfg->batch, D = cfg->proj_dim;
-    resnet_config rc = {cfg->arch, cfg->cifar_stem, cfg->in_channels, cfg->height, cfg->width, n, 2};
+    m->world = dist_world(cfg->dist);
+    m->rank = dist_rank(cfg->dist);
+    int n = cfg->batch / m->world, D = cfg->proj_dim;
+    m->n = n;
+    resnet_config rc = {cfg->arch, cfg->cifar_stem, cfg->in_channels, cfg->height, cfg->width, n, 2, cfg->dist};
     if ((s = resnet_create(&m->backbone, &rc, &m->params, &m->buffers))) goto fail;
     m->feat_dim = resnet_feature_dim(m->backbone);
-    heads_config hc = {m->feat_dim, cfg->proj_hidden, cfg->proj_dim, cfg->pred_hidden, cfg->use_predictor};
+    heads_config hc = {m->feat_dim, cfg->proj_hidden, cfg->proj_dim, cfg->pred_hidden, cfg->use_predictor,
+                       cfg->dist};
     if ((s = heads_create(&m->heads, &hc, n, 2, &m->params, &m->buffers))) goto fail;
     if ((s = tensor_table_alloc(&m->params)) || (s = tensor_table_alloc(&m->buffers))) goto fail;
     m->grads = nnclr_calloc(m->params.total, sizeof(float));
@@ -108,6 +117,21 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
             !m->dp[v]) { s = NNCLR_ERR_NOMEM; goto fail; }
     }
     m->nn_idx = nnclr_malloc((size_t)2 * n * sizeof(int));
+    m->topk_idx = nnclr_malloc((size_t)n * cfg->topk * sizeof(int));
+    if (!m->topk_idx) { s = NNCLR_ERR_NOMEM; goto fail; }
+    if (m->world > 1) {
+        size_t ND = (size_t)cfg->batch * D;
+        for (int v = 0; v < 2; v++) {
+            m->g_pos[v] = nnclr_malloc(ND * sizeof(float));
+            m->g_p[v] = nnclr_malloc(ND * sizeof(float));
+            m->g_dpos[v] = nnclr_malloc(ND * sizeof(float));
+            m->g_dp[v] = nnclr_malloc(ND * sizeof(float));
+            if (!m->g_pos[v] || !m->g_p[v] || !m->g_dpos[v] || !m->g_dp[v]) { s = NNCLR_ERR_NOMEM; goto fail; }
+        }
+        m->g_zn = nnclr_malloc(ND * sizeof(float));
+        m->g_labels = nnclr_malloc((size_t)cfg->batch * sizeof(int));
+        if (!m->g_zn || !m->g_labels) { s = NNCLR_ERR_NOMEM; goto fail; }
+    }
     m->znorm = nnclr_malloc((size_t)n * sizeof(float));
     if (!m->znorm) { s = NNCLR_ERR_NOMEM; goto fail; }
     m->eval_in = nnclr_calloc((size_t)n * cfg->in_channels * cfg->height * cfg->width, sizeof(float));
@@ -133,7 +157,11 @@ void nnclr_model_free(nnclr_model *m) {
     for (int v = 0; v < 2; v++) {
         free(m->feat[v]); free(m->dfeat[v]); free(m->z[v]); free(m->p[v]);
         free(m->zn[v]); free(m->pos[v]); free(m->dz[v]); free(m->dp[v]);
+        free(m->g_pos[v]); free(m->g_p[v]); free(m->g_dpos[v]); free(m->g_dp[v]);
     }
+    free(m->g_zn);
+    free(m->g_labels);
+    free(m->topk_idx);
     free(m->nn_idx);
     free(m->znorm);
     free(m->eval_in);
@@ -155,7 +183,7 @@ static nnclr_status run_eval(nnclr_model *m, const float *images, int n, float *
         NNCLR_TRY(resnet_prepare(m->backbone, m->params.data));
         m->prepared = 1;
     }
-    int B = m->cfg.batch, F = m->feat_dim, D = m->cfg.proj_dim;
+    int B = m->n, F = m->feat_dim, D = m->cfg.proj_dim;
     size_t img = (size_t)m->cfg.in_channels * m->cfg.height * m->cfg.width;
     for (int i0 = 0; i0 < n; i0 += B) {
         int nb = n - i0 < B ? n - i0 : B;

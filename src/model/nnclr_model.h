@@ -33,8 +33,10 @@ struct nnclr_model {
     int64_t step;
     int prepared;         /* backbone weights reordered for the current params */
     int feat_dim;
+    int n;                /* rows per view on this rank: cfg.batch / world */
+    int world, rank;      /* data-parallel group (cfg.dist); 1, 0 when single process */
 
-    /* step scratch, per view v = 0, 1; n = batch, F = feature dim, D = projection dim */
+    /* step scratch, per view v = 0, 1; n = rows on this rank, F = feature dim, D = projection dim */
     float *feat[2];       /* (n, F) */
     float *z[2], *p[2];   /* (n, D) projections and predictions */
     float *zn[2];         /* (n, D) L2-normalised projections */
@@ -42,6 +44,11 @@ struct nnclr_model {
     float *dz[2], *dp[2]; /* (n, D) */
     float *dfeat[2];      /* (n, F) */
     int *nn_idx;          /* (2, n) support-set rows chosen as positives, per view */
+    int *topk_idx;        /* (n, topk) candidate lists for top-k sampling */
+    /* the global batch (N = n world rows) when world > 1; NULL otherwise */
+    float *g_pos[2], *g_p[2], *g_dpos[2], *g_dp[2]; /* (N, D) */
+    float *g_zn;          /* (N, D) gathered normalised projections for the push */
+    int *g_labels;        /* (N) */
     float *znorm;         /* (n) row norms (scratch) */
     float *buffers_backup;/* (buffers.total): restored when a step hits NaN */
     float *eval_in;       /* (n, C, H, W): padded chunk for eval */

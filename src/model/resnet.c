@@ -76,7 +76,7 @@ static nnclr_status conv_bn_make(conv_bn *u, resnet *r, const char *prefix, cons
     conv2d_config cc = {r->n, ic, ih, iw, oc, k, stride, pad, first, !first};
     NNCLR_TRY(conv2d_create(&u->conv, &cc));
     conv2d_out_hw(u->conv, &u->oh, &u->ow);
-    NNCLR_TRY(batchnorm_create(&u->bn, r->n, oc, u->oh, u->ow, fuse_relu));
+    NNCLR_TRY(batchnorm_create_dist(&u->bn, r->n, oc, u->oh, u->ow, fuse_relu, r->cfg.dist));
 
     int wshape[4] = {oc, ic, k, k}, cshape[1] = {oc};
     snprintf(name, sizeof name, "%s%s.weight", prefix, conv_name);

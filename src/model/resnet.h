@@ -22,6 +22,7 @@ typedef struct {
     int height, width; /* input size, each >= 16 */
     int batch;         /* images per forward (fixed: primitives are made for it) */
     int nslots;        /* forwards whose activations are kept for backward (2 views: 2) */
+    const nnclr_dist *dist; /* NULL or one rank: local BN; else synchronised BN over the group */
 } resnet_config;
 
 typedef struct resnet resnet;

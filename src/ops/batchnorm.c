@@ -9,13 +9,25 @@
  *     [mean (C floats)] [variance (C floats)] [ReLU workspace]   (each part 64-byte aligned)
  * so the two augmented views can run through one op. oneDNN overwrites its diff_scale and
  * diff_shift, so backward writes them into two owned (C) arrays and adds those into the
- * caller's dgamma, dbeta. The running statistics are updated here, PyTorch style. */
+ * caller's dgamma, dbeta. The running statistics are updated here, PyTorch style.
+ *
+ * The batch statistics are computed here, not by oneDNN: per-channel sums in double (first
+ * the mean, then the squared deviations from it), all-reduced over the ranks when the op is
+ * synchronised (distributed training), and handed to oneDNN's training primitives, made with
+ * dnnl_use_global_stats, as inputs. In backward oneDNN then gives gamma rstd dy (statistics
+ * held constant) plus the sums dbeta = sum dy, dgamma = sum dy xhat, and the terms through
+ * the statistics,  dx -= gamma rstd / N (sum dy + xhat sum dy xhat),  are added here (over all
+ * ranks' rows, N the global count). One path for one and many processes: a forward on R ranks
+ * gives the same values as one process on the whole batch (to the last bit in practice), so
+ * data-parallel training does not change the numbers beyond gradient summation order. */
 #include "ops/batchnorm.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include "core/dnn.h"
 #include "core/status.h"
+#include "dist/dist.h"
 
 #define BN_EPS 1e-5f
 
@@ -28,6 +40,8 @@ struct batchnorm {
     /* Memory objects, re-pointed on every call. */
     dnnl_memory_t x, y, dx, dy, mean, var, scale, shift, ws, dscale, dshift;
     float *dscale_buf, *dshift_buf;   /* (C) each: oneDNN's overwritten gradients */
+    const dist *dist;                 /* NULL or one rank: statistics of this process's rows */
+    double *sums;                     /* (2 * C) per-channel sums (all-reduced when distributed) */
 };
 
 static size_t align64(size_t v) { return (v + 63) & ~(size_t)63; }
@@ -63,7 +77,8 @@ static nnclr_status batchnorm_build(batchnorm *b) {
     unsigned flags = dnnl_use_scale | dnnl_use_shift | (b->fuse_relu ? dnnl_fuse_norm_relu : 0u);
 
     dnnl_batch_normalization_desc_t d;
-    DNN_TRY(dnnl_batch_normalization_forward_desc_init(&d, dnnl_forward_training, &md, BN_EPS, flags));
+    DNN_TRY(dnnl_batch_normalization_forward_desc_init(&d, dnnl_forward_training, &md, BN_EPS,
+                                                       flags | dnnl_use_global_stats));
     NNCLR_TRY(dnn_check(dnnl_primitive_desc_create(&b->train_pd, &d, NULL, ctx->engine, NULL),
                         "creating the batchnorm training primitive descriptor"));
     NNCLR_TRY(dnn_check(dnnl_primitive_create(&b->train, b->train_pd),
@@ -76,7 +91,8 @@ static nnclr_status batchnorm_build(batchnorm *b) {
     NNCLR_TRY(dnn_check(dnnl_primitive_create(&b->eval, b->eval_pd),
                         "creating the batchnorm inference primitive"));
 
-    DNN_TRY(dnnl_batch_normalization_backward_desc_init(&d, dnnl_backward, &md, &md, BN_EPS, flags));
+    DNN_TRY(dnnl_batch_normalization_backward_desc_init(&d, dnnl_backward, &md, &md, BN_EPS,
+                                                        flags | dnnl_use_global_stats));
     NNCLR_TRY(dnn_check(dnnl_primitive_desc_create(&b->bwd_pd, &d, NULL, ctx->engine, b->train_pd),
                         "creating the batchnorm backward primitive descriptor"));
     NNCLR_TRY(dnn_check(dnnl_primitive_create(&b->bwd, b->bwd_pd),
@@ -105,6 +121,8 @@ static nnclr_status batchnorm_build(batchnorm *b) {
     NNCLR_TRY(mem_point(b->dscale, b->dscale_buf));
     NNCLR_TRY(mem_point(b->dshift, b->dshift_buf));
 
+    b->sums = nnclr_calloc(2 * (size_t)b->c, sizeof(double));
+    if (!b->sums) return NNCLR_ERR_NOMEM;
     b->var_off = align64((size_t)b->c * sizeof(float));
     b->ws_off = 2 * b->var_off;
     b->saved_bytes = b->ws_off + align64(b->ws_bytes);
@@ -112,6 +130,11 @@ static nnclr_status batchnorm_build(batchnorm *b) {
 }
 
 nnclr_status batchnorm_create(batchnorm **out, int n, int c, int h, int w, int fuse_relu) {
+    return batchnorm_create_dist(out, n, c, h, w, fuse_relu, NULL);
+}
+
+nnclr_status batchnorm_create_dist(batchnorm **out, int n, int c, int h, int w, int fuse_relu,
+                                   const nnclr_dist *dd) {
     *out = NULL;
     if (n <= 0 || c <= 0 || h <= 0 || w <= 0)
         return nnclr_fail(NNCLR_ERR_ARG, "batchnorm: sizes must be > 0 (n %d, c %d, h %d, w %d)",
@@ -121,6 +144,7 @@ nnclr_status batchnorm_create(batchnorm **out, int n, int c, int h, int w, int f
     batchnorm *b = nnclr_calloc(1, sizeof *b);
     if (!b) return NNCLR_ERR_NOMEM;
     b->n = n; b->c = c; b->h = h; b->w = w; b->fuse_relu = fuse_relu;
+    b->dist = dd;
     nnclr_status s = batchnorm_build(b);
     if (s != NNCLR_OK) {
         batchnorm_free(b);
@@ -144,6 +168,7 @@ void batchnorm_free(batchnorm *b) {
         if (mems[i]) dnnl_memory_destroy(mems[i]);
     free(b->dscale_buf);
     free(b->dshift_buf);
+    free(b->sums);
     free(b);
 }
 
@@ -160,14 +185,81 @@ const char *batchnorm_impl_name(const batchnorm *b, int pass) {
 
 /* ---- compute */
 
+/* Per-channel sums over this rank's (n, h, w) of the nChw8c tensor x: out[ch] = sum x, or
+ * sum (x - mean[ch])^2 when mean is given. Double accumulators, one 8-channel block per task. */
+static void channel_sums(const batchnorm *b, const float *x, const double *mean, double *out) {
+    const int cb_count = (b->c + 7) / 8;
+    const size_t hw = (size_t)b->h * b->w;
+    #pragma omp parallel for schedule(static)
+    for (int cb = 0; cb < cb_count; cb++) {
+        double acc[8] = {0}, mu[8] = {0};
+        if (mean)
+            for (int l = 0; l < 8 && cb * 8 + l < b->c; l++) mu[l] = mean[cb * 8 + l];
+        for (int n = 0; n < b->n; n++) {
+            const float *p = x + ((size_t)n * cb_count + cb) * hw * 8;
+            for (size_t i = 0; i < hw; i++)
+                for (int l = 0; l < 8; l++) {
+                    double v = p[i * 8 + l];
+                    if (mean) { v -= mu[l]; v *= v; }
+                    acc[l] += v;
+                }
+        }
+        for (int l = 0; l < 8 && cb * 8 + l < b->c; l++) out[cb * 8 + l] = acc[l];
+    }
+}
+
+/* Global batch mean and biased variance of x over all ranks, into mean, var (C floats). */
+static nnclr_status global_stats(batchnorm *b, const float *x, float *mean, float *var, double count) {
+    double *s = b->sums, *mu = b->sums + b->c;
+    channel_sums(b, x, NULL, s);
+    NNCLR_TRY(dist_allreduce_sum_d(b->dist, s, (size_t)b->c));
+    for (int i = 0; i < b->c; i++) mu[i] = s[i] / count;
+    channel_sums(b, x, mu, s);
+    NNCLR_TRY(dist_allreduce_sum_d(b->dist, s, (size_t)b->c));
+    for (int i = 0; i < b->c; i++) {
+        mean[i] = (float)mu[i];
+        var[i] = (float)(s[i] / count);
+    }
+    return NNCLR_OK;
+}
+
+/* dx -= gamma rstd / count (sum_dy + xhat sum_dyxhat), the terms through the global batch
+ * statistics; sum_dy, sum_dyxhat: (C) each, over all ranks. */
+static void stats_backward(const batchnorm *b, float *dx, const float *x, const float *mean,
+                           const float *var, const float *gamma, const double *sum_dyxhat,
+                           const double *sum_dy, double count) {
+    const int cb_count = (b->c + 7) / 8;
+    const size_t hw = (size_t)b->h * b->w;
+    #pragma omp parallel for schedule(static)
+    for (int cb = 0; cb < cb_count; cb++) {
+        float mu[8] = {0}, kx[8] = {0}, k0[8] = {0};
+        for (int l = 0; l < 8 && cb * 8 + l < b->c; l++) {
+            int ch = cb * 8 + l;
+            double rstd = 1.0 / sqrt((double)var[ch] + BN_EPS);
+            double g = (double)gamma[ch] * rstd / count;
+            mu[l] = mean[ch];
+            kx[l] = (float)(-g * rstd * sum_dyxhat[ch]);  /* xhat = (x - mean) rstd */
+            k0[l] = (float)(-g * sum_dy[ch]);
+        }
+        for (int n = 0; n < b->n; n++) {
+            const size_t base = ((size_t)n * cb_count + cb) * hw * 8;
+            const float *xp = x + base;
+            float *dp = dx + base;
+            for (size_t i = 0; i < hw; i++)
+                for (int l = 0; l < 8; l++) dp[i * 8 + l] += (xp[i * 8 + l] - mu[l]) * kx[l] + k0[l];
+        }
+    }
+}
+
 nnclr_status batchnorm_forward_train(batchnorm *b, float *y, void *saved, const float *x,
                                      const float *gamma, const float *beta,
                                      float *running_mean, float *running_var, float momentum) {
-    const size_t count = (size_t)b->n * (size_t)b->h * (size_t)b->w;
+    const size_t count = (size_t)b->n * (size_t)b->h * (size_t)b->w * (size_t)dist_world(b->dist);
     if (count < 2)
         return nnclr_fail(NNCLR_ERR_ARG, "batchnorm: training needs more than one value per channel");
     float *mean = saved;
     float *var = (float *)((char *)saved + b->var_off);
+    NNCLR_TRY(global_stats(b, x, mean, var, (double)count));
     NNCLR_TRY(mem_point(b->x, x));
     NNCLR_TRY(mem_point(b->y, y));
     NNCLR_TRY(mem_point(b->mean, mean));
@@ -237,5 +329,14 @@ nnclr_status batchnorm_backward(batchnorm *b, float *dx, float *dgamma, float *d
         dgamma[i] += b->dscale_buf[i];
         dbeta[i] += b->dshift_buf[i];
     }
+    double *sd = b->sums;
+    for (int i = 0; i < b->c; i++) {
+        sd[i] = b->dscale_buf[i];
+        sd[b->c + i] = b->dshift_buf[i];
+    }
+    NNCLR_TRY(dist_allreduce_sum_d(b->dist, sd, 2 * (size_t)b->c));
+    const double count = (double)b->n * b->h * b->w * dist_world(b->dist);
+    stats_backward(b, dx, x, (const float *)base, (const float *)(base + b->var_off), gamma, sd,
+                   sd + b->c, count);
     return NNCLR_OK;
 }

@@ -16,6 +16,12 @@ typedef struct batchnorm batchnorm;
 
 /* Fails with NNCLR_ERR_ARG when a size is <= 0 or fuse_relu is not 0/1. */
 nnclr_status batchnorm_create(batchnorm **out, int n, int c, int h, int w, int fuse_relu);
+/* Synchronised batch norm: with a group `d` of R > 1 ranks (each holding n of the R n rows),
+ * training statistics and the backward's reductions are taken over all ranks' rows, so the
+ * outputs and gradients equal those of one op over the concatenated batch. Every rank must
+ * call forward_train / backward together. d NULL or of size 1: batchnorm_create. */
+nnclr_status batchnorm_create_dist(batchnorm **out, int n, int c, int h, int w, int fuse_relu,
+                                   const nnclr_dist *d);
 void batchnorm_free(batchnorm *b);
 /* Bytes of the saved-state area one training forward needs: batch mean (C floats) at offset 0,
  * batch (biased) variance (C floats) at the next 64-byte boundary, then the ReLU workspace. */
@@ -30,7 +36,8 @@ nnclr_status batchnorm_forward_train(batchnorm *b, float *y, void *saved, const 
 nnclr_status batchnorm_forward_eval(batchnorm *b, float *y, const float *x, const float *gamma,
                                     const float *beta, const float *running_mean,
                                     const float *running_var);
-/* dx OVERWRITTEN; dgamma, dbeta ACCUMULATED. dy: gradient w.r.t. y (after the ReLU when
+/* dx OVERWRITTEN; dgamma, dbeta ACCUMULATED (synchronised: with this rank's share only, so
+ * the gradient all-reduce of the step completes them). dy: gradient w.r.t. y (after the ReLU when
  * fused). x, saved, gamma, beta: those of the training forward. */
 nnclr_status batchnorm_backward(batchnorm *b, float *dx, float *dgamma, float *dbeta,
                                 const float *dy, const float *x, const void *saved,

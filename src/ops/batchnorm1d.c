@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/status.h"
+#include "dist/dist.h"
 
 #define BN1D_EPS 1e-5
 #define BN1D_BLOCK 64
@@ -140,4 +141,79 @@ void batchnorm1d_backward(float *dx, float *dgamma, float *dbeta, const float *d
                 dxi[j] = dyi[j] * a[j] + ((xi[j] - mhi[j]) - mlo[j]) * b[j] + k[j];
         }
     }
+}
+
+/* ---- synchronised (distributed) versions: plain row-order loops, the heads are small. */
+
+nnclr_status batchnorm1d_forward_train_sync(const nnclr_dist *d, double *scratch, float *y,
+                                            float *saved_mean, float *saved_rstd, const float *x,
+                                            const float *gamma, const float *beta,
+                                            float *running_mean, float *running_var,
+                                            float momentum, int n, int c) {
+    NNCLR_ASSERT(n > 0 && c > 0);
+    double *s = scratch, *mean = scratch + c;
+    const double count = (double)n * dist_world(d);
+    for (int j = 0; j < c; j++) s[j] = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < c; j++) s[j] += x[(size_t)i * c + j];
+    NNCLR_TRY(dist_allreduce_sum_d(d, s, (size_t)c));
+    for (int j = 0; j < c; j++) {
+        mean[j] = s[j] / count;
+        s[j] = 0;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < c; j++) {
+            double v = x[(size_t)i * c + j] - mean[j];
+            s[j] += v * v;
+        }
+    NNCLR_TRY(dist_allreduce_sum_d(d, s, (size_t)c));
+    /* s becomes the per-channel scale gamma rstd. */
+    for (int j = 0; j < c; j++) {
+        double var = s[j] / count, rstd = 1.0 / sqrt(var + BN1D_EPS);
+        if (saved_mean) saved_mean[j] = (float)mean[j];
+        if (saved_rstd) saved_rstd[j] = (float)rstd;
+        if (running_mean)
+            running_mean[j] = (float)((1.0 - momentum) * running_mean[j] + momentum * mean[j]);
+        if (running_var) {
+            double unbiased = count > 1 ? s[j] / (count - 1) : var;
+            running_var[j] = (float)((1.0 - momentum) * running_var[j] + momentum * unbiased);
+        }
+        s[j] = (gamma ? gamma[j] : 1.0) * rstd;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < c; j++) {
+            size_t k = (size_t)i * c + j;
+            y[k] = (float)(((double)x[k] - mean[j]) * s[j] + (beta ? beta[j] : 0.0));
+        }
+    return NNCLR_OK;
+}
+
+nnclr_status batchnorm1d_backward_sync(const nnclr_dist *d, double *scratch, float *dx,
+                                       float *dgamma, float *dbeta, const float *dy,
+                                       const float *x, const float *saved_mean,
+                                       const float *saved_rstd, const float *gamma, int n, int c) {
+    NNCLR_ASSERT(n > 0 && c > 0);
+    double *sdy = scratch, *sdyx = scratch + c;
+    const double count = (double)n * dist_world(d);
+    for (int j = 0; j < 2 * c; j++) scratch[j] = 0;
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < c; j++) {
+            size_t k = (size_t)i * c + j;
+            sdy[j] += dy[k];
+            sdyx[j] += (double)dy[k] * (((double)x[k] - saved_mean[j]) * saved_rstd[j]);
+        }
+    for (int j = 0; j < c; j++) {
+        if (dgamma) dgamma[j] += (float)sdyx[j];
+        if (dbeta) dbeta[j] += (float)sdy[j];
+    }
+    NNCLR_TRY(dist_allreduce_sum_d(d, scratch, 2 * (size_t)c));
+    /* dx = gamma rstd (dy - sum dy / N - xhat sum (dy xhat) / N), element-wise (dx may be dy). */
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < c; j++) {
+            size_t k = (size_t)i * c + j;
+            double rstd = saved_rstd[j], xhat = ((double)x[k] - saved_mean[j]) * rstd;
+            double g = (gamma ? gamma[j] : 1.0) * rstd;
+            dx[k] = (float)(g * ((double)dy[k] - sdy[j] / count - xhat * sdyx[j] / count));
+        }
+    return NNCLR_OK;
 }

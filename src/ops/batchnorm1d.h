@@ -4,6 +4,8 @@
 #ifndef NNCLR_OPS_BATCHNORM1D_H
 #define NNCLR_OPS_BATCHNORM1D_H
 
+#include "nnclr.h"
+
 /* Training forward. y, x: (N, C) (y may equal x). saved_mean, saved_rstd: (C) outputs for
  * backward, or NULL when no backward follows. gamma, beta: (C) or NULL (no affine).
  * running_mean/var: (C) updated, or NULL. */
@@ -17,5 +19,20 @@ void batchnorm1d_forward_eval(float *y, const float *x, const float *gamma, cons
 void batchnorm1d_backward(float *dx, float *dgamma, float *dbeta, const float *dy,
                           const float *x, const float *saved_mean, const float *saved_rstd,
                           const float *gamma, int n, int c);
+
+/* Synchronised versions for a group d of R ranks, each holding n rows of the R n-row batch:
+ * statistics and the backward's reductions are over all ranks (all-reduced in double), so
+ * results equal the single-process op on the concatenated batch; dgamma, dbeta receive this
+ * rank's share (the step's gradient all-reduce sums them). scratch: (2 C) doubles. Every rank
+ * calls them together; the only failure is a failed all-reduce (NNCLR_ERR_BACKEND). */
+nnclr_status batchnorm1d_forward_train_sync(const nnclr_dist *d, double *scratch, float *y,
+                                            float *saved_mean, float *saved_rstd, const float *x,
+                                            const float *gamma, const float *beta,
+                                            float *running_mean, float *running_var,
+                                            float momentum, int n, int c);
+nnclr_status batchnorm1d_backward_sync(const nnclr_dist *d, double *scratch, float *dx,
+                                       float *dgamma, float *dbeta, const float *dy,
+                                       const float *x, const float *saved_mean,
+                                       const float *saved_rstd, const float *gamma, int n, int c);
 
 #endif

@@ -9,11 +9,23 @@
  *
  * The NN lookup uses the support set as it was before this batch is pushed (paper Algorithm 1).
  * A NaN/Inf loss or gradient stops the step before the update: parameters, BN statistics and
- * the support set are left as they were. */
+ * the support set are left as they were.
+ *
+ * Data-parallel (R ranks, each with n = B / R rows of the global batch; dist/dist.h): batch
+ * norm is synchronised inside backbone and heads; each rank looks up its own queries in its
+ * copy of the support set; the positives and predictions of the whole batch are all-gathered
+ * and every rank evaluates the loss over the global batch (negatives from all ranks) and keeps
+ * the gradient rows of its own slice -- (B, D) matrices, O(B^2 D) work, small next to the
+ * backbone -- so no gradient of the loss needs sending; the parameter gradients (each rank's
+ * share of the global mean loss) are summed by one all-reduce of the flat buffer; the
+ * all-gathered view-1 projections are pushed in global order, so the support sets stay
+ * identical on every rank. Top-k sampling draws from a stream keyed by (step, view, global
+ * row), so the choice does not depend on R either. */
 #include <math.h>
 #include <string.h>
 
 #include "core/status.h"
+#include "dist/dist.h"
 #include "model/nnclr_model.h"
 #include "ops/l2norm.h"
 #include "ssl/loss.h"
@@ -26,17 +38,41 @@ static int all_finite(const float *x, size_t n) {
     return ok;
 }
 
+/* Positives of view v for this rank's n queries: the nearest support-set row, or one drawn
+ * uniformly among the top k with the stream of (seed, step, view, global row). */
+static nnclr_status nearest(nnclr_model *m, int v) {
+    const nnclr_config *c = &m->cfg;
+    int n = m->n, D = c->proj_dim, k = c->topk;
+    int *idx = m->nn_idx + (size_t)v * n;
+    if (k == 1) return support_set_nearest(m->queue, m->pos[v], idx, m->zn[v], n, 1, NULL);
+    NNCLR_TRY(support_set_topk(m->queue, m->topk_idx, NULL, m->zn[v], n, k));
+    const float *entries = support_set_entries(m->queue);
+    for (int j = 0; j < n; j++) {
+        rng_state r;
+        rng_derive(&r, m->rng.s[0], (uint64_t)m->step * 2 + (uint64_t)v, (uint64_t)m->rank * n + (uint64_t)j);
+        idx[j] = m->topk_idx[(size_t)j * k + rng_below(&r, (uint64_t)k)];
+        memcpy(m->pos[v] + (size_t)j * D, entries + (size_t)idx[j] * D, (size_t)D * sizeof(float));
+    }
+    return NNCLR_OK;
+}
+
 nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, const int *labels,
                         nnclr_step_stats *stats) {
     if (!m || !view1 || !view2) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_step: NULL model or view");
     const nnclr_config *c = &m->cfg;
-    int n = c->batch, D = c->proj_dim;
+    const dist *dd = c->dist;
+    const int n = m->n, D = c->proj_dim, N = c->batch, dist_on = m->world > 1;
+    const size_t row0 = (size_t)m->rank * n * D;
     int self = c->positive == NNCLR_POSITIVE_SELF;
     const float *views[2] = {view1, view2};
     size_t view_size = (size_t)n * c->in_channels * c->height * c->width;
+    /* Every rank agrees on a bad input, so none is left waiting inside a collective. */
+    int bad = 0;
     for (int v = 0; v < 2; v++)
-        if (!all_finite(views[v], view_size))
-            return nnclr_fail(NNCLR_ERR_NUMERIC, "view %d contains NaN or Inf", v + 1);
+        if (!bad && !all_finite(views[v], view_size)) bad = v + 1;
+    NNCLR_TRY(dist_allreduce_max_i(dd, &bad));
+    if (bad) return nnclr_fail(NNCLR_ERR_NUMERIC, "view %d contains NaN or Inf%s", bad,
+                               dist_on ? " (on some rank)" : "");
 
     if (!m->prepared) {
         NNCLR_TRY(resnet_prepare(m->backbone, m->params.data));
@@ -53,37 +89,54 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
     }
     if (s) goto restore;
 
-    /* Positives. */
+    /* Positives (this rank's rows). */
     const float *pos[2];
     for (int v = 0; v < 2; v++) {
         l2norm_forward(m->zn[v], m->znorm, m->z[v], n, D);
         if (self) {
             pos[v] = m->z[v];
         } else {
-            s = support_set_nearest(m->queue, m->pos[v], m->nn_idx + (size_t)v * n, m->zn[v], n, c->topk, &m->rng);
-            if (s) goto restore;
+            if ((s = nearest(m, v))) goto restore;
             pos[v] = m->pos[v];
         }
     }
 
-    /* Loss and its gradients w.r.t. p (and z, for SimCLR positives). */
+    /* Loss over the global batch and its gradients w.r.t. p (and z, for SimCLR positives). */
+    const float *lpos[2] = {pos[0], pos[1]}, *lp[2] = {m->p[0], m->p[1]};
+    float *ldp[2] = {m->dp[0], m->dp[1]}, *lda[2] = {m->dz[0], m->dz[1]};
+    if (dist_on) {
+        for (int v = 0; v < 2 && !s; v++) {
+            s = dist_allgather_f(dd, pos[v], m->g_pos[v], (size_t)n * D);
+            if (!s) s = dist_allgather_f(dd, m->p[v], m->g_p[v], (size_t)n * D);
+            lpos[v] = m->g_pos[v];
+            lp[v] = m->g_p[v];
+            ldp[v] = m->g_dp[v];
+            lda[v] = m->g_dpos[v];
+        }
+        if (s) goto restore;
+    }
     nnclr_loss_stats ls;
-    s = nnclr_loss_forward_backward(m->dp[0], m->dp[1], self ? m->dz[0] : NULL, self ? m->dz[1] : NULL, &ls,
-                                    pos[0], pos[1], m->p[0], m->p[1], n, D, (float)c->temperature);
+    s = nnclr_loss_forward_backward(ldp[0], ldp[1], self ? lda[0] : NULL, self ? lda[1] : NULL, &ls,
+                                    lpos[0], lpos[1], lp[0], lp[1], N, D, (float)c->temperature);
     if (s == NNCLR_ERR_NUMERIC) {
         s = nnclr_fail(NNCLR_ERR_NUMERIC, "loss is %s", isnan(ls.loss) ? "NaN" : "infinite");
         goto restore;
     }
     if (s) goto restore;
+    /* This rank's rows of the gradients. */
+    const float *dp[2] = {ldp[0] + (dist_on ? row0 : 0), ldp[1] + (dist_on ? row0 : 0)};
+    const float *dz[2] = {lda[0] + (dist_on ? row0 : 0), lda[1] + (dist_on ? row0 : 0)};
 
     /* Backward: heads then backbone, per view, into the one gradient buffer. */
     for (int v = 1; v >= 0 && !s; v--) {
-        s = heads_backward(m->heads, v, m->dfeat[v], self ? m->dz[v] : NULL, m->dp[v], n, m->params.data, m->grads);
+        s = heads_backward(m->heads, v, m->dfeat[v], self ? dz[v] : NULL, dp[v], n, m->params.data, m->grads);
         if (!s) s = resnet_backward(m->backbone, v, m->dfeat[v], m->params.data, m->grads);
     }
+    if (!s) s = dist_allreduce_sum_f(dd, m->grads, m->params.total);
     if (s) goto restore;
 
-    /* Update. lars_step refuses NaN/Inf gradients before touching anything. */
+    /* Update. lars_step refuses NaN/Inf gradients before touching anything (the same
+     * gradients on every rank, so every rank refuses together). */
     double lr = lr_schedule_at(&m->sched, (long)m->step);
     s = lars_step(&m->opt, &m->params, m->grads, (float)lr);
     if (s == NNCLR_ERR_NUMERIC) {
@@ -97,13 +150,26 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
     double nn_acc = -1;
     const int *qlabels = support_set_labels(m->queue);
     if (!self && labels && qlabels) {
-        int hit = 0;
+        double hit = 0;
         for (int v = 0; v < 2; v++)
             for (int i = 0; i < n; i++) hit += qlabels[m->nn_idx[(size_t)v * n + i]] == labels[i];
-        nn_acc = hit / (2.0 * n);
+        NNCLR_TRY(dist_allreduce_sum_d(dd, &hit, 1));
+        nn_acc = hit / (2.0 * N);
     }
-    NNCLR_TRY(support_set_push(m->queue, m->zn[0], labels, n));
-    if (c->push_both_views) NNCLR_TRY(support_set_push(m->queue, m->zn[1], labels, n));
+    /* Push the whole batch in global order (gathered when distributed). */
+    const int *push_labels = labels;
+    if (dist_on && labels) {
+        NNCLR_TRY(dist_allgather_i(dd, labels, m->g_labels, (size_t)n));
+        push_labels = m->g_labels;
+    }
+    for (int v = 0; v < (c->push_both_views ? 2 : 1); v++) {
+        const float *zn = m->zn[v];
+        if (dist_on) {
+            NNCLR_TRY(dist_allgather_f(dd, m->zn[v], m->g_zn, (size_t)n * D));
+            zn = m->g_zn;
+        }
+        NNCLR_TRY(support_set_push(m->queue, zn, push_labels, N));
+    }
     m->step++;
 
     if (stats) {
