@@ -64,8 +64,15 @@ nnclr_status make_augment(const train_opts *o, const dataset *d, int eval, augme
  * schedule length. */
 nnclr_status make_model_config(const train_opts *o, const augment_config *aug, int64_t steps_per_epoch,
                                nnclr_config *cfg);
+/* The process group the command runs in (main.c joins it; a group of one without mpirun). */
+nnclr_dist *cli_dist(void);
+void cli_set_dist(nnclr_dist *d);
+/* 1 on rank 0: the rank that prints, logs and writes files. */
+int cli_rank0(void);
+
 /* Eval-mode features (or L2-normalised projections) of every image of d after the eval
- * transform, horizontally flipped when `flip` (the flip-augmented linear protocol): (d->n, F). */
+ * transform, horizontally flipped when `flip` (the flip-augmented linear protocol): (d->n, F).
+ * Under mpirun each rank computes a contiguous share and every rank receives all rows. */
 nnclr_status extract_features(nnclr_model *m, const dataset *d, const augment_config *eval_aug,
                               int projections, int flip, float **out, int *dim);
 /* Raw pixels after the eval transform, as features: (d->n, C*S*S). */

@@ -90,7 +90,8 @@ int cmd_eval(int argc, char **argv) {
     if (e.threads > 0) omp_set_num_threads(e.threads);
 
     train_opts o;
-    if (is_ft) return cmd_finetune(pos[0], &e, &o);
+    /* Fine-tuning is not data-parallel: under mpirun rank 0 does it alone. */
+    if (is_ft) return cli_rank0() ? cmd_finetune(pos[0], &e, &o) : 0;
     nnclr_model *m = NULL;
     char ckpt[4096];
     dataset train = {0}, test = {0};

@@ -69,11 +69,11 @@ int cmd_embed(int argc, char **argv) {
     if (!s) s = make_augment(&o, &d, 1, &eval_aug);
     if (!s) s = extract_features(m, &d, &eval_aug, projections, 0, &feat, &dim);
     char path[4096];
-    if (!s) {
+    if (!s && cli_rank0()) {
         snprintf(path, sizeof path, "%s.npy", out);
         s = npy_write_f32(path, feat, (size_t)d.n, (size_t)dim);
     }
-    if (!s && d.labels) {
+    if (!s && d.labels && cli_rank0()) {
         snprintf(path, sizeof path, "%s_labels.npy", out);
         s = npy_write_i32(path, d.labels, (size_t)d.n);
     }

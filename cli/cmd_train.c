@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "core/status.h"
 #include "data/loader.h"
+#include "dist/dist.h"
 #include "eval/knn.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
@@ -123,6 +124,13 @@ int cmd_train(int argc, char **argv) {
         fprintf(stderr, "nnclr train: --queue-size %d must be >= --batch %d\n", o.queue_size, o.batch);
         return EXIT_USAGE;
     }
+    nnclr_dist *dd = cli_dist();
+    const int world = nnclr_dist_world(dd), rank = nnclr_dist_rank(dd), rank0 = rank == 0;
+    if (o.batch % world != 0 || o.batch / world < 2) {
+        fprintf(stderr, "nnclr train: --batch %d must be a multiple of the %d processes, >= 2 per process\n",
+                o.batch, world);
+        return EXIT_USAGE;
+    }
     if (o.topk > o.queue_size) {
         fprintf(stderr, "nnclr train: --topk %d exceeds --queue-size %d\n", o.topk, o.queue_size);
         return EXIT_USAGE;
@@ -160,8 +168,8 @@ int cmd_train(int argc, char **argv) {
     lc.drop_last = 1;
     lc.shuffle = 1;
     lc.seed = o.seed;
-    lc.rank = 0;
-    lc.world = 1;
+    lc.rank = rank;
+    lc.world = world;
     lc.two_views = 1;
     if ((s = loader_create(&ld, &train, &aug, &lc))) goto fail;
     int64_t steps_per_epoch = loader_batches_per_epoch(ld);
@@ -169,6 +177,7 @@ int cmd_train(int argc, char **argv) {
     /* Model. */
     nnclr_config mc;
     make_model_config(&o, &aug, steps_per_epoch, &mc);
+    mc.dist = world > 1 ? dd : NULL;
     if ((s = nnclr_model_create(&m, &mc))) goto fail;
 
     /* The resolved configuration: printed, saved in the run directory, kept in checkpoints. */
@@ -176,14 +185,17 @@ int cmd_train(int argc, char **argv) {
     if (!mem) { s = nnclr_fail(NNCLR_ERR_NOMEM, "out of memory"); goto fail; }
     args_dump(specs, nspec, mem);
     fclose(mem);
-    if (mkdir_p(o.run_dir) != 0) {
-        s = nnclr_fail(NNCLR_ERR_IO, "%s: cannot create run directory: %s", o.run_dir, strerror(errno));
-        goto fail;
-    }
-    remove_stale_temps(o.run_dir);
+    /* Rank 0 writes the run directory (logs, checkpoints); the others only read it on resume. */
     char path[4096];
-    snprintf(path, sizeof path, "%s/config.txt", o.run_dir);
-    if ((s = atomic_write_file(path, config_text, config_len))) goto fail;
+    if (rank0) {
+        if (mkdir_p(o.run_dir) != 0) {
+            s = nnclr_fail(NNCLR_ERR_IO, "%s: cannot create run directory: %s", o.run_dir, strerror(errno));
+            goto fail;
+        }
+        remove_stale_temps(o.run_dir);
+        snprintf(path, sizeof path, "%s/config.txt", o.run_dir);
+        if ((s = atomic_write_file(path, config_text, config_len))) goto fail;
+    }
 
     run_progress pg = {0, 0, -1, 0};
     char ckpath[4096];
@@ -206,16 +218,20 @@ int cmd_train(int argc, char **argv) {
     }
 
     printf("nnclr train: %s, %d images %dx%dx%d -> views %dx%dx%d (augment %s), %s%s, %s positive%s, "
-           "batch %d, %lld steps/epoch, %d epochs, %d threads\n",
+           "batch %d, %lld steps/epoch, %d epochs, %d threads%s\n",
            o.data, train.n, train.h, train.w, train.c, aug.channels, aug.size, aug.size, aug.name, o.arch,
            o.cifar_stem ? " (CIFAR stem)" : "", !strcmp(o.positive, "nn") ? "nearest-neighbour" : "self (SimCLR)",
-           o.predictor ? "" : ", no predictor", o.batch, (long long)steps_per_epoch, o.epochs, omp_get_max_threads());
+           o.predictor ? "" : ", no predictor", o.batch, (long long)steps_per_epoch, o.epochs, omp_get_max_threads(),
+           world > 1 ? " per process" : "");
+    if (world > 1)
+        printf("data-parallel on %d processes (MPI): %d images per process per step, synchronised BN, "
+               "global negatives, one support set\n", world, o.batch / world);
     printf("config (also in %s/config.txt):\n%s", o.run_dir, config_text);
     printf("data loaded in %.1f s\n", now_s() - t_load);
     fflush(stdout);
 
     snprintf(path, sizeof path, "%s/metrics.jsonl", o.run_dir);
-    if ((s = jsonl_open(&log, path, resume == NULL))) goto fail;
+    if (rank0 && (s = jsonl_open(&log, path, resume == NULL))) goto fail;
 
     size_t img = (size_t)aug.channels * aug.size * aug.size;
     v1 = nnclr_malloc((size_t)o.batch * img * sizeof(float));
@@ -288,11 +304,18 @@ int cmd_train(int argc, char **argv) {
                                     {"nn_acc", st.nn_accuracy >= 0 ? nnacc_sum / window_n : NAN, NULL},
                                     {"pos_sim", pos_sum / window_n, NULL},
                                     {"time_s", t - t_start, NULL}};
-                if ((s = jsonl_append(log, f, 8))) goto fail;
+                if (log && (s = jsonl_append(log, f, 8))) goto fail;
                 loss_sum = nnacc_sum = pos_sum = 0;
                 window_n = 0;
                 window_steps = 0;
                 t_window = t;
+            }
+            if (world > 1) {
+                /* mpirun forwards SIGINT/SIGTERM to every rank, not necessarily between the same
+                 * steps: the ranks agree on stopping after this one. */
+                int stop = g_stop_signal;
+                if ((s = dist_allreduce_max_i(dd, &stop))) goto fail;
+                g_stop_signal = stop;
             }
             if (g_stop_signal) break;
         }
@@ -304,8 +327,8 @@ int cmd_train(int argc, char **argv) {
         pg.elapsed = now_s() - t_start;
         if (g_stop_signal) {
             if (tty) printf("\n");
-            if ((s = save_checkpoint(m, &o, &pg, config_text, &aug))) goto fail;
-            fprintf(stderr, "nnclr train: %s: checkpoint saved at step %lld; continue with --resume %s\n",
+            if (rank0 && (s = save_checkpoint(m, &o, &pg, config_text, &aug))) goto fail;
+            if (rank0) fprintf(stderr, "nnclr train: %s: checkpoint saved at step %lld; continue with --resume %s\n",
                     g_stop_signal == SIGINT ? "interrupted" : "terminated", (long long)m->step, o.run_dir);
             exit_code = 128 + g_stop_signal;
             goto done;
@@ -320,13 +343,13 @@ int cmd_train(int argc, char **argv) {
                    100 * last_top1, format_percent(t5, sizeof t5, last_top5), now_s() - te);
             jsonl_field f[4] = {{"step", (double)m->step, NULL}, {"epoch", (double)epoch + 1, NULL},
                                 {"knn_top1", last_top1, NULL}, {"knn_top5", last_top5, NULL}};
-            if ((s = jsonl_append(log, f, 4))) goto fail;
+            if (log && (s = jsonl_append(log, f, 4))) goto fail;
         }
         pg.elapsed = now_s() - t_start;
-        if (last || (epoch + 1) % o.checkpoint_every == 0 || (o.stop_after > 0 && epoch + 1 >= o.stop_after)) {
+        if (rank0 && (last || (epoch + 1) % o.checkpoint_every == 0 || (o.stop_after > 0 && epoch + 1 >= o.stop_after))) {
             if ((s = save_checkpoint(m, &o, &pg, config_text, &aug))) goto fail;
         }
-        if (jsonl_sync(log)) goto fail;
+        if (log && jsonl_sync(log)) goto fail;
         if (o.stop_after > 0 && epoch + 1 >= o.stop_after && !last) {
             printf("stopped after epoch %lld as asked (--stop-after); continue with --resume %s\n",
                    (long long)epoch + 1, o.run_dir);
@@ -337,7 +360,7 @@ int cmd_train(int argc, char **argv) {
     double train_time = now_s() - t_start;
     printf("training done: %lld steps in %.1f s (%.1f img/s, 2 views)\n", (long long)m->step, train_time,
            2.0 * m->step * o.batch / (train_time + 1e-9));
-    if (have_test && o.baseline) {
+    if (have_test && o.baseline && rank0) {
         float *ptr = NULL, *pte = NULL;
         int dim;
         double b1 = 0, b5 = 0;
@@ -353,7 +376,7 @@ int cmd_train(int argc, char **argv) {
                100 * last_top1, 100 * b1);
         jsonl_field f[3] = {{"step", (double)m->step, NULL}, {"knn_top1_raw_pixels", b1, NULL},
                             {"knn_top5_raw_pixels", b5, NULL}};
-        if ((s = jsonl_append(log, f, 3))) goto fail;
+        if (log && (s = jsonl_append(log, f, 3))) goto fail;
     }
     printf("run directory: %s (config.txt, metrics.jsonl, checkpoints)\n", o.run_dir);
     exit_code = 0;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dist/dist.h"
 
 typedef struct {
     const char *name;
@@ -43,8 +44,31 @@ int main(int argc, char **argv) {
         printf("nnclr %s\n", NNCLR_VERSION_STRING);
         return 0;
     }
+    const command *cmd = NULL;
     for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
-        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc, argv);
-    fprintf(stderr, "nnclr: unknown command '%s' (see nnclr --help)\n", argv[1]);
-    return EXIT_USAGE;
+        if (!strcmp(argv[1], COMMANDS[i].name)) cmd = &COMMANDS[i];
+    if (!cmd) {
+        fprintf(stderr, "nnclr: unknown command '%s' (see nnclr --help)\n", argv[1]);
+        return EXIT_USAGE;
+    }
+    /* Under mpirun: train is data-parallel, eval and embed share feature extraction; the
+     * other commands run on rank 0 alone. Only rank 0 prints to stdout. */
+    nnclr_dist *d = NULL;
+    if (nnclr_dist_init(&d, &argc, &argv) != NNCLR_OK) {
+        fprintf(stderr, "nnclr: %s\n", nnclr_last_error());
+        return EXIT_RUNTIME;
+    }
+    cli_set_dist(d);
+    int world = nnclr_dist_world(d), rank = nnclr_dist_rank(d), rc = 0;
+    int parallel = !strcmp(cmd->name, "train") || !strcmp(cmd->name, "eval") || !strcmp(cmd->name, "embed");
+    if (rank > 0 && !freopen("/dev/null", "w", stdout)) {
+        fprintf(stderr, "nnclr: rank %d cannot silence its output\n", rank);
+        rc = EXIT_RUNTIME;
+    } else if (parallel || rank == 0) {
+        rc = cmd->run(argc, argv);
+    }
+    /* A failure on one rank may leave the others inside a collective: end the whole job. */
+    if (rc != 0 && world > 1) dist_abort(d, rc);
+    nnclr_dist_free(d);
+    return rc;
 }

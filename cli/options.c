@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "dist/dist.h"
 #include "core/status.h"
 #include "io/checkpoint.h"
 #include "model/model_state.h"
@@ -225,6 +226,12 @@ nnclr_status make_model_config(const train_opts *o, const augment_config *aug, i
     return NNCLR_OK;
 }
 
+static nnclr_dist *g_dist;
+
+nnclr_dist *cli_dist(void) { return g_dist; }
+void cli_set_dist(nnclr_dist *d) { g_dist = d; }
+int cli_rank0(void) { return nnclr_dist_rank(g_dist) == 0; }
+
 /* Horizontal flip of a (C, S, S) image in place. */
 static void flip_chw(float *x, int c, int s) {
     for (int ch = 0; ch < c; ch++)
@@ -246,14 +253,21 @@ nnclr_status extract_features(nnclr_model *m, const dataset *d, const augment_co
     size_t img = (size_t)eval_aug->channels * eval_aug->size * eval_aug->size;
     float *feat = nnclr_malloc((size_t)d->n * F * sizeof(float));
     float *x = nnclr_malloc((size_t)B * img * sizeof(float));
-    if (!feat || !x) {
+    const int world = nnclr_dist_world(g_dist), rank = nnclr_dist_rank(g_dist);
+    size_t *counts = nnclr_calloc((size_t)world, sizeof(size_t));
+    if (!feat || !x || !counts) {
         free(feat);
         free(x);
+        free(counts);
         return NNCLR_ERR_NOMEM;
     }
+    /* This rank's rows [lo, hi). */
+    for (int r = 0; r < world; r++)
+        counts[r] = (size_t)((int64_t)d->n * (r + 1) / world - (int64_t)d->n * r / world) * F;
+    const int lo = (int)((int64_t)d->n * rank / world), hi = (int)((int64_t)d->n * (rank + 1) / world);
     nnclr_status s = NNCLR_OK;
-    for (int i0 = 0; i0 < d->n && s == NNCLR_OK; i0 += B) {
-        int nb = d->n - i0 < B ? d->n - i0 : B;
+    for (int i0 = lo; i0 < hi && s == NNCLR_OK; i0 += B) {
+        int nb = hi - i0 < B ? hi - i0 : B;
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < nb; i++) {
             augment_eval(eval_aug, x + (size_t)i * img, &d->images[i0 + i]);
@@ -262,6 +276,12 @@ nnclr_status extract_features(nnclr_model *m, const dataset *d, const augment_co
         s = projections ? nnclr_model_projections(m, x, nb, feat + (size_t)i0 * F)
                         : nnclr_model_features(m, x, nb, feat + (size_t)i0 * F);
     }
+    /* Every rank agrees on failure before the gather, then all rows go to every rank. */
+    int bad = s != NNCLR_OK;
+    if (dist_allreduce_max_i(g_dist, &bad) == NNCLR_OK && bad && !s)
+        s = nnclr_fail(NNCLR_ERR_BACKEND, "feature extraction failed on another process");
+    if (!s) s = dist_allgatherv_f(g_dist, feat + (size_t)lo * F, feat, counts);
+    free(counts);
     free(x);
     if (s) {
         free(feat);

@@ -4,7 +4,7 @@
 # runtimes for the fuzz targets.
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libdnnl-dev libopenblas-dev zlib1g-dev libpng-dev
-      libjpeg62-turbo-dev dataset-fashion-mnist)
+      libjpeg62-turbo-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 [ "${1:-}" = test ] && pkgs+=(clang libclang-rt-14-dev libomp-14-dev)
 missing=()
 for p in "${pkgs[@]}"; do
