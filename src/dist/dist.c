@@ -17,6 +17,12 @@
 #include <mpi.h>
 #endif
 
+/* Time inside MPI collectives (one process-wide counter: only the thread that made the group
+ * calls MPI). */
+static double g_comm_seconds;
+
+double dist_comm_seconds(void) { return g_comm_seconds; }
+
 struct nnclr_dist {
     int rank, world;
     int finalize;   /* this group called MPI_Init and finalizes MPI when freed */
@@ -126,14 +132,17 @@ void dist_abort(const dist *d, int code) {
 #ifdef NNCLR_HAVE_MPI
 /* In-place sum all-reduce in chunks of at most INT_MAX elements. */
 static nnclr_status allreduce(const dist *d, void *x, size_t n, MPI_Datatype t, size_t elem, MPI_Op op) {
+    const double t0 = MPI_Wtime();
+    nnclr_status s = NNCLR_OK;
     char *p = x;
     while (n > 0) {
         int k = n > (size_t)INT_MAX ? INT_MAX : (int)n;
-        NNCLR_TRY(mpi_check(MPI_Allreduce(MPI_IN_PLACE, p, k, t, op, d->comm), "all-reduce"));
+        if ((s = mpi_check(MPI_Allreduce(MPI_IN_PLACE, p, k, t, op, d->comm), "all-reduce"))) break;
         p += (size_t)k * elem;
         n -= (size_t)k;
     }
-    return NNCLR_OK;
+    g_comm_seconds += MPI_Wtime() - t0;
+    return s;
 }
 #endif
 
@@ -170,7 +179,7 @@ nnclr_status dist_allreduce_max_i(const dist *d, int *x) {
 #ifdef NNCLR_HAVE_MPI
 /* All-gather of `bytes` per rank as MPI_BYTE. Pieces too large for an int count travel in
  * chunks through a bounce buffer. */
-static nnclr_status allgather_bytes(const dist *d, const void *local, void *global, size_t bytes) {
+static nnclr_status allgather_chunks(const dist *d, const void *local, void *global, size_t bytes) {
     const size_t chunk = (size_t)INT_MAX / (size_t)d->world;
     if (bytes <= chunk)
         return mpi_check(MPI_Allgather(local, (int)bytes, MPI_BYTE, global, (int)bytes, MPI_BYTE, d->comm),
@@ -186,6 +195,13 @@ static nnclr_status allgather_bytes(const dist *d, const void *local, void *glob
             memcpy((char *)global + (size_t)r * bytes + off, tmp + (size_t)r * k, k);
     }
     free(tmp);
+    return s;
+}
+
+static nnclr_status allgather_bytes(const dist *d, const void *local, void *global, size_t bytes) {
+    const double t0 = MPI_Wtime();
+    nnclr_status s = allgather_chunks(d, local, global, bytes);
+    g_comm_seconds += MPI_Wtime() - t0;
     return s;
 }
 #endif
@@ -239,14 +255,17 @@ nnclr_status dist_allgatherv_f(const dist *d, const float *local, float *global,
 nnclr_status dist_bcast(const dist *d, void *data, size_t bytes, int root) {
     if (dist_world(d) == 1) return NNCLR_OK;
 #ifdef NNCLR_HAVE_MPI
+    const double t0 = MPI_Wtime();
+    nnclr_status s = NNCLR_OK;
     char *p = data;
-    while (bytes > 0) {
+    while (bytes > 0 && !s) {
         int k = bytes > (size_t)INT_MAX ? INT_MAX : (int)bytes;
-        NNCLR_TRY(mpi_check(MPI_Bcast(p, k, MPI_BYTE, root, d->comm), "broadcast"));
+        s = mpi_check(MPI_Bcast(p, k, MPI_BYTE, root, d->comm), "broadcast");
         p += k;
         bytes -= (size_t)k;
     }
-    return NNCLR_OK;
+    g_comm_seconds += MPI_Wtime() - t0;
+    return s;
 #else
     (void)data; (void)bytes; (void)root;
     return NNCLR_OK;

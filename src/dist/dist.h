@@ -33,6 +33,10 @@ nnclr_status dist_allgather_i(const dist *d, const int *local, int *global, size
 nnclr_status dist_allgatherv_f(const dist *d, const float *local, float *global, const size_t *counts);
 /* Root's bytes to every rank. */
 nnclr_status dist_bcast(const dist *d, void *data, size_t bytes, int root);
+/* Seconds this process has spent inside collectives (transfer plus waiting for the other
+ * ranks), for benchmarks: the communication share of a step. */
+double dist_comm_seconds(void);
+
 /* Ends the job on every rank (after an error on one rank left the others inside a
  * collective). Only for programs, never called by the library itself. */
 void dist_abort(const dist *d, int code);
