@@ -93,7 +93,7 @@ const arg_spec *train_opts_specs(train_opts *o, int *n) {
     F("crop-size", ARG_INT, &o->crop_size, "augmented view side in pixels (0: the data set's side)", 0, 1024, NULL);
     F("loader-threads", ARG_INT, &o->loader_threads, "data loader worker threads (0: prepare each batch in the training thread)", 0, 64, NULL);
     F("eval-fraction", ARG_FLOAT, &o->eval_fraction, "held-out fraction for test when the data set has no test split", 0.01, 0.9, NULL);
-    F("arch", ARG_STR, &o->arch, "backbone", 1, 0, "resnet18|resnet34|resnet50|resnet20|resnet32|resnet56");
+    F("arch", ARG_STR, &o->arch, "backbone", 1, 0, "resnet18|resnet34|resnet50|resnet8|resnet14|resnet20|resnet32|resnet44|resnet56|resnet110");
     F("cifar-stem", ARG_BOOL, &o->cifar_stem, "resnet18/34/50: 3x3 stride-1 stem without max-pool", 1, 0, NULL);
     F("proj-hidden", ARG_INT, &o->proj_hidden, "projection MLP hidden width", 1, 65536, NULL);
     F("proj-dim", ARG_INT, &o->proj_dim, "projection (embedding) dimension", 1, 65536, NULL);

@@ -117,9 +117,13 @@ static const arch_spec ARCHS[] = {
     {"resnet18", 4, {2, 2, 2, 2}, {64, 128, 256, 512}, 0, 0},
     {"resnet34", 4, {3, 4, 6, 3}, {64, 128, 256, 512}, 0, 0},
     {"resnet50", 4, {3, 4, 6, 3}, {64, 128, 256, 512}, 1, 0},
+    {"resnet8", 3, {1, 1, 1}, {16, 32, 64}, 0, 1},
+    {"resnet14", 3, {2, 2, 2}, {16, 32, 64}, 0, 1},
     {"resnet20", 3, {3, 3, 3}, {16, 32, 64}, 0, 1},
     {"resnet32", 3, {5, 5, 5}, {16, 32, 64}, 0, 1},
+    {"resnet44", 3, {7, 7, 7}, {16, 32, 64}, 0, 1},
     {"resnet56", 3, {9, 9, 9}, {16, 32, 64}, 0, 1},
+    {"resnet110", 3, {18, 18, 18}, {16, 32, 64}, 0, 1},
 };
 
 nnclr_status resnet_create(resnet **out, const resnet_config *cfg, tensor_table *params,
@@ -130,7 +134,7 @@ nnclr_status resnet_create(resnet **out, const resnet_config *cfg, tensor_table 
         if (strcmp(cfg->arch, ARCHS[i].name) == 0) a = &ARCHS[i];
     if (!a)
         return nnclr_fail(NNCLR_ERR_ARG, "unknown architecture '%s' (resnet18, resnet34, resnet50, "
-                          "resnet20, resnet32, resnet56)", cfg->arch ? cfg->arch : "(null)");
+                          "resnet8, resnet14, resnet20, resnet32, resnet44, resnet56, resnet110)", cfg->arch ? cfg->arch : "(null)");
     if (cfg->in_channels != 1 && cfg->in_channels != 3)
         return nnclr_fail(NNCLR_ERR_ARG, "input channels must be 1 or 3, got %d", cfg->in_channels);
     if (cfg->height < 16 || cfg->width < 16)

@@ -16,7 +16,7 @@
 #include "nnclr.h"
 
 typedef struct {
-    const char *arch;  /* resnet18 | resnet34 | resnet50 | resnet20 | resnet32 | resnet56 */
+    const char *arch;  /* resnet18 / 34 / 50 (ImageNet), resnet8 / 14 / 20 / 32 / 44 / 56 / 110 (CIFAR, 6n+2) */
     int cifar_stem;    /* resnet18/34/50 only: 1 = 3x3 s1 conv and no max-pool */
     int in_channels;   /* 1 or 3 */
     int height, width; /* input size, each >= 16 */
