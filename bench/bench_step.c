@@ -2,7 +2,7 @@
  * loss, backward, LARS, support-set push) in images/s, the figure to compare with a PyTorch
  * implementation of the same step (bench/bench_step_torch.py; bench/step.sh runs both).
  *
- *   bench_step ARCH CHANNELS SIZE BATCH QUEUE [ITERS] [cifar|imagenet]
+ *   bench_step ARCH CHANNELS SIZE BATCH QUEUE [ITERS] [cifar|imagenet] [shard]
  * Heads: 512-512-128 projector, 512 predictor (the small preset). Threads: OMP_NUM_THREADS.
  * Under `mpirun -np R` BATCH is the global batch (BATCH / R rows per rank, data-parallel) and
  * rank 0 also prints the time per step spent inside MPI collectives (mean over ranks). */
@@ -48,6 +48,7 @@ int main(int argc, char **argv) {
     c.pred_hidden = 512;
     c.total_steps = 1000;
     c.dist = world > 1 ? d : NULL;
+    c.shard_nn_search = argc > 8 && !strcmp(argv[8], "shard");
     nnclr_model *m;
     if (nnclr_model_create(&m, &c) != NNCLR_OK) {
         fprintf(stderr, "bench_step: %s\n", nnclr_last_error());
@@ -81,8 +82,8 @@ int main(int argc, char **argv) {
                c.arch, c.in_channels, c.height, c.width, c.batch, c.queue_size, omp_get_max_threads(), best,
                sum / iters, c.batch / best, ru.ru_maxrss / 1024.0);
         if (world > 1)
-            printf("  ranks %d  in MPI %.3f s/step (%.1f%% of the step)", world, stats[0] / world,
-                   100 * stats[0] / stats[1]);
+            printf("  ranks %d%s  in MPI %.3f s/step (%.1f%% of the step)", world,
+                   c.shard_nn_search ? " (sharded NN search)" : "", stats[0] / world, 100 * stats[0] / stats[1]);
         printf("\n");
     }
     free(v1);

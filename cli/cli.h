@@ -34,7 +34,7 @@ typedef struct {
     int cifar_stem, proj_hidden, proj_dim, pred_hidden, predictor;
     /* objective */
     const char *positive;
-    int queue_size, topk, push_both;
+    int queue_size, topk, push_both, shard_nn_search;
     double temperature;
     /* optimisation */
     const char *optimizer;

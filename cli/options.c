@@ -27,6 +27,7 @@ int train_opts_preset(train_opts *o, const char *preset) {
     o->positive = "nn";
     o->predictor = 1;
     o->push_both = 0;
+    o->shard_nn_search = 0;
     o->topk = 1;
     o->temperature = 0.1;
     o->optimizer = "lars";
@@ -103,6 +104,7 @@ const arg_spec *train_opts_specs(train_opts *o, int *n) {
     F("queue-size", ARG_INT, &o->queue_size, "support set size Q", 1, 16777216, NULL);
     F("topk", ARG_INT, &o->topk, "sample the positive uniformly among the k nearest", 1, 1024, NULL);
     F("push-both", ARG_BOOL, &o->push_both, "push both views' projections into the support set", 1, 0, NULL);
+    F("shard-nn-search", ARG_BOOL, &o->shard_nn_search, "under mpirun: each process searches 1/R of the support set for the whole batch (top-1)", 1, 0, NULL);
     F("temperature", ARG_FLOAT, &o->temperature, "InfoNCE temperature tau", 1e-4, 100, NULL);
     F("optimizer", ARG_STR, &o->optimizer, "optimizer", 1, 0, "lars|sgd");
     F("epochs", ARG_INT, &o->epochs, "training epochs", 1, 100000, NULL);
@@ -213,6 +215,7 @@ nnclr_status make_model_config(const train_opts *o, const augment_config *aug, i
     c->queue_size = o->queue_size;
     c->topk = o->topk;
     c->push_both_views = o->push_both;
+    c->shard_nn_search = o->shard_nn_search;
     c->temperature = o->temperature;
     c->optimizer = !strcmp(o->optimizer, "sgd") ? NNCLR_OPT_SGD : NNCLR_OPT_LARS;
     c->base_lr = o->lr;

@@ -94,6 +94,10 @@ typedef struct {
     uint64_t seed;
     /* data-parallel group (not owned; must outlive the model); NULL: single process */
     nnclr_dist *dist;
+    /* with dist and top-1: each rank searches 1/R of the support set for the whole batch and
+     * an arg-max all-reduce picks the winners (same result, different cost; see
+     * docs/DISTRIBUTED.md) instead of searching all of it for its own rows */
+    int shard_nn_search;
 } nnclr_config;
 
 /* The paper's defaults: resnet50, 2048-2048-256 projector, 4096 predictor, Q 98,304, top-1,

@@ -176,6 +176,22 @@ nnclr_status dist_allreduce_max_i(const dist *d, int *x) {
 #endif
 }
 
+nnclr_status dist_allreduce_maxloc(const dist *d, float *val, int *idx, size_t n) {
+    if (dist_world(d) == 1) return NNCLR_OK;
+#ifdef NNCLR_HAVE_MPI
+    struct { float v; int i; } *pairs = nnclr_malloc(n * sizeof *pairs);
+    if (!pairs) return NNCLR_ERR_NOMEM;
+    for (size_t k = 0; k < n; k++) { pairs[k].v = val[k]; pairs[k].i = idx[k]; }
+    nnclr_status s = allreduce(d, pairs, n, MPI_FLOAT_INT, sizeof *pairs, MPI_MAXLOC);
+    for (size_t k = 0; !s && k < n; k++) { val[k] = pairs[k].v; idx[k] = pairs[k].i; }
+    free(pairs);
+    return s;
+#else
+    (void)val; (void)idx; (void)n;
+    return NNCLR_OK;
+#endif
+}
+
 #ifdef NNCLR_HAVE_MPI
 /* All-gather of `bytes` per rank as MPI_BYTE. Pieces too large for an int count travel in
  * chunks through a bounce buffer. */

@@ -24,6 +24,9 @@ nnclr_status dist_allreduce_sum_f(const dist *d, float *x, size_t n);
 nnclr_status dist_allreduce_sum_d(const dist *d, double *x, size_t n);
 /* *x = the largest *x over ranks (agreement on a failure flag). */
 nnclr_status dist_allreduce_max_i(const dist *d, int *x);
+/* Element-wise arg-max over ranks: val[i] becomes the largest val[i] of any rank and idx[i] the
+ * idx[i] that came with it (the smallest such idx on ties: MPI_MAXLOC). */
+nnclr_status dist_allreduce_maxloc(const dist *d, float *val, int *idx, size_t n);
 /* global = the ranks' `local` arrays (n each) concatenated in rank order (world * n).
  * local and global must not overlap. */
 nnclr_status dist_allgather_f(const dist *d, const float *local, float *global, size_t n);

@@ -55,6 +55,10 @@ static nnclr_status check_config(const nnclr_config *c) {
     if (c->total_steps < 1 || c->warmup_steps < 0 || c->warmup_steps > c->total_steps)
         return nnclr_fail(NNCLR_ERR_ARG, "total steps must be >= 1 and warm-up in [0, total steps]");
     int w = dist_world(c->dist);
+    if (c->shard_nn_search && c->topk != 1)
+        return nnclr_fail(NNCLR_ERR_ARG, "the sharded nearest-neighbour search supports top-1 only, not top-%d", c->topk);
+    if (c->shard_nn_search && c->queue_size < w)
+        return nnclr_fail(NNCLR_ERR_ARG, "support set of %d rows cannot be sharded over %d processes", c->queue_size, w);
     if (w > 1 && (c->batch % w != 0 || c->batch / w < 2))
         return nnclr_fail(NNCLR_ERR_ARG, "batch %d must be a multiple of the %d processes with at least 2 "
                           "rows each", c->batch, w);
@@ -130,7 +134,9 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
         }
         m->g_zn = nnclr_malloc(ND * sizeof(float));
         m->g_labels = nnclr_malloc((size_t)cfg->batch * sizeof(int));
-        if (!m->g_zn || !m->g_labels) { s = NNCLR_ERR_NOMEM; goto fail; }
+        m->g_idx = nnclr_malloc((size_t)cfg->batch * sizeof(int));
+        m->g_sim = nnclr_malloc((size_t)cfg->batch * sizeof(float));
+        if (!m->g_zn || !m->g_labels || !m->g_idx || !m->g_sim) { s = NNCLR_ERR_NOMEM; goto fail; }
     }
     m->znorm = nnclr_malloc((size_t)n * sizeof(float));
     if (!m->znorm) { s = NNCLR_ERR_NOMEM; goto fail; }
@@ -161,6 +167,8 @@ void nnclr_model_free(nnclr_model *m) {
     }
     free(m->g_zn);
     free(m->g_labels);
+    free(m->g_idx);
+    free(m->g_sim);
     free(m->topk_idx);
     free(m->nn_idx);
     free(m->znorm);

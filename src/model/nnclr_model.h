@@ -49,6 +49,8 @@ struct nnclr_model {
     float *g_pos[2], *g_p[2], *g_dpos[2], *g_dp[2]; /* (N, D) */
     float *g_zn;          /* (N, D) gathered normalised projections for the push */
     int *g_labels;        /* (N) */
+    int *g_idx;           /* (N) sharded NN search: winners over the global batch */
+    float *g_sim;         /* (N) */
     float *znorm;         /* (n) row norms (scratch) */
     float *buffers_backup;/* (buffers.total): restored when a step hits NaN */
     float *eval_in;       /* (n, C, H, W): padded chunk for eval */

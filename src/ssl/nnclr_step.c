@@ -44,6 +44,22 @@ static nnclr_status nearest(nnclr_model *m, int v) {
     const nnclr_config *c = &m->cfg;
     int n = m->n, D = c->proj_dim, k = c->topk;
     int *idx = m->nn_idx + (size_t)v * n;
+    if (k == 1 && c->shard_nn_search && m->world > 1) {
+        /* Every rank searches its 1/R of the rows for all N queries; the arg-max all-reduce
+         * keeps the best (lowest index on ties, like the unsharded search). */
+        const dist *dd = c->dist;
+        int N = c->batch, Q = c->queue_size;
+        int lo = (int)((int64_t)Q * m->rank / m->world), hi = (int)((int64_t)Q * (m->rank + 1) / m->world);
+        NNCLR_TRY(dist_allgather_f(dd, m->zn[v], m->g_zn, (size_t)n * D));
+        NNCLR_TRY(support_set_topk_range(m->queue, m->g_idx, m->g_sim, m->g_zn, N, 1, lo, hi));
+        NNCLR_TRY(dist_allreduce_maxloc(dd, m->g_sim, m->g_idx, (size_t)N));
+        const float *entries = support_set_entries(m->queue);
+        for (int j = 0; j < n; j++) {
+            idx[j] = m->g_idx[(size_t)m->rank * n + j];
+            memcpy(m->pos[v] + (size_t)j * D, entries + (size_t)idx[j] * D, (size_t)D * sizeof(float));
+        }
+        return NNCLR_OK;
+    }
     if (k == 1) return support_set_nearest(m->queue, m->pos[v], idx, m->zn[v], n, 1, NULL);
     NNCLR_TRY(support_set_topk(m->queue, m->topk_idx, NULL, m->zn[v], n, k));
     const float *entries = support_set_entries(m->queue);

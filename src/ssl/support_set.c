@@ -349,14 +349,17 @@ static int cmp_better(const void *pa, const void *pb) {
     return (a->i > b->i) - (a->i < b->i);
 }
 
-/* Runs the scan; leaves the (b, k) result in s->res_idx / s->res_sim, best first. */
-static nnclr_status lookup(support_set *s, const float *query, int b, int k) {
+/* Runs the scan over rows [lo, hi); leaves the (b, k) result in s->res_idx / s->res_sim, best
+ * first. */
+static nnclr_status lookup_range(support_set *s, const float *query, int b, int k, int lo, int hi) {
     if (!query) return nnclr_fail(NNCLR_ERR_ARG, "support set lookup: query is NULL");
     if (b < 1) return nnclr_fail(NNCLR_ERR_ARG, "support set lookup: batch %d must be >= 1", b);
-    if (k < 1 || k > s->q)
-        return nnclr_fail(NNCLR_ERR_ARG, "support set lookup: topk %d must be in [1, %d]", k, s->q);
+    if (lo < 0 || hi > s->q || lo >= hi)
+        return nnclr_fail(NNCLR_ERR_ARG, "support set lookup: rows [%d, %d) outside [0, %d)", lo, hi, s->q);
+    if (k < 1 || k > hi - lo)
+        return nnclr_fail(NNCLR_ERR_ARG, "support set lookup: topk %d must be in [1, %d]", k, hi - lo);
     int d = s->d, npanels = (b + PANEL - 1) / PANEL, bpad = npanels * PANEL;
-    int nchunks = (s->q + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    int nchunks = (hi - lo + CHUNK_ROWS - 1) / CHUNK_ROWS;
     int nt = omp_get_max_threads();
     if (nt > nchunks) nt = nchunks;
     if (nt < 1) nt = 1;
@@ -389,7 +392,7 @@ static nnclr_status lookup(support_set *s, const float *query, int b, int k) {
 #ifdef SUPPORT_SET_X86
     if (have_avx2_fma() && !force_portable) scan = scan_rows_avx2;
 #endif
-    int q = s->q, team = 1;
+    int team = 1;
 #pragma omp parallel num_threads(nt)
     {
         int t = omp_get_thread_num();
@@ -407,7 +410,7 @@ static nnclr_status lookup(support_set *s, const float *query, int b, int k) {
         }
 #pragma omp for schedule(dynamic, 1)
         for (int c = 0; c < nchunks; c++) {
-            int r0 = c * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < q ? r0 + CHUNK_ROWS : q;
+            int r0 = lo + c * CHUNK_ROWS, r1 = r0 + CHUNK_ROWS < hi ? r0 + CHUNK_ROWS : hi;
             for (int g0 = 0; g0 < npanels; g0 += gpanels)
                 scan(&tl, s->entries, r0, r1, s->packed, b, d, g0,
                      g0 + gpanels < npanels ? g0 + gpanels : npanels);
@@ -436,6 +439,19 @@ static nnclr_status lookup(support_set *s, const float *query, int b, int k) {
             s->res_idx[(size_t)j * k + m] = buf[m].i;
         }
     }
+    return NNCLR_OK;
+}
+
+static nnclr_status lookup(support_set *s, const float *query, int b, int k) {
+    return lookup_range(s, query, b, k, 0, s->q);
+}
+
+nnclr_status support_set_topk_range(support_set *s, int *idx, float *sim, const float *query, int b,
+                                    int topk, int row_lo, int row_hi) {
+    if (!s || !idx) return nnclr_fail(NNCLR_ERR_ARG, "support_set_topk_range: NULL argument");
+    NNCLR_TRY(lookup_range(s, query, b, topk, row_lo, row_hi));
+    memcpy(idx, s->res_idx, (size_t)b * topk * sizeof(int));
+    if (sim) memcpy(sim, s->res_sim, (size_t)b * topk * sizeof(float));
     return NNCLR_OK;
 }
 

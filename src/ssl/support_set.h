@@ -52,6 +52,11 @@ nnclr_status support_set_nearest(support_set *s, float *nn, int *idx, const floa
 nnclr_status support_set_topk(support_set *s, int *idx, float *sim, const float *query, int b,
                               int topk);
 
+/* support_set_topk over the rows [row_lo, row_hi) only (0 <= row_lo < row_hi <= q, topk <=
+ * row_hi - row_lo); indices are those of the whole set. For a search sharded over processes. */
+nnclr_status support_set_topk_range(support_set *s, int *idx, float *sim, const float *query, int b,
+                                    int topk, int row_lo, int row_hi);
+
 /* Accessors (checkpoints, diagnostics). entries: (q, d). labels: (q) or NULL. */
 int support_set_size(const support_set *s);
 int support_set_dim(const support_set *s);

@@ -5,7 +5,8 @@
  * support set 64 x 16, LARS with one warm-up step of five) trains for 3 steps
  *   - on 2 ranks x 16 rows (nnclr_config.dist = the MPI world), and
  *   - on one process x 32 rows (dist NULL), computed on every rank as the reference,
- * for NNCLR top-1, NNCLR top-3 sampling and SimCLR positives. In training mode batch norm makes
+ * for NNCLR top-1, NNCLR top-3 sampling, SimCLR positives and NNCLR top-1 with the search
+ * sharded over the ranks (each searches half the support set for all 32 queries). In training mode batch norm makes
  * every row depend on the whole batch, so this only holds with synchronised BN (backbone and
  * heads), negatives over the global batch and the gathered support-set push. Checked:
  *   - loss of every step: relative error <= 1e-5; NN accuracy (labels known) equal;
@@ -44,6 +45,8 @@
 
 static int g_rank, g_world;
 
+static int g_shard;  /* the next run_case's 2-rank model shards the NN search */
+
 static void make_config(nnclr_config *c, int positive, int topk, nnclr_dist *d) {
     nnclr_config_default(c);
     c->arch = "resnet20";
@@ -61,6 +64,7 @@ static void make_config(nnclr_config *c, int positive, int topk, nnclr_dist *d) 
     c->total_steps = STEPS + 2;  /* the resumed 4th step still has lr > 0 */
     c->seed = 7;
     c->dist = d;
+    c->shard_nn_search = d ? g_shard : 0;
 }
 
 /* Per tensor of the table: ||got - ref||_inf / max(||ref||_inf, floor) <= TOL, floor = `floor`
@@ -312,6 +316,14 @@ int main(int argc, char **argv) {
         run_case("nnclr top-1", NNCLR_POSITIVE_NN, 1, world, v1, v2, labels);
         run_case("nnclr top-3", NNCLR_POSITIVE_NN, 3, world, v1, v2, labels);
         run_case("simclr", NNCLR_POSITIVE_SELF, 1, world, v1, v2, labels);
+        g_shard = 1;
+        run_case("nnclr top-1, sharded NN search", NNCLR_POSITIVE_NN, 1, world, v1, v2, labels);
+        nnclr_config sc;
+        make_config(&sc, NNCLR_POSITIVE_NN, 3, world);
+        nnclr_model *sm = NULL;
+        check_true("sharded NN search with top-3 refused", nnclr_model_create(&sm, &sc) == NNCLR_ERR_ARG);
+        nnclr_model_free(sm);
+        g_shard = 0;
         nan_on_one_rank(world, v1, v2);
         nnclr_config c;
         make_config(&c, NNCLR_POSITIVE_NN, 1, world);
