@@ -9,9 +9,9 @@
 #   bash bench/results.sh torch MINUTES [cifar10|fashion-mnist] [nn|self]
 #                                                           bench/torch_nnclr_train.py, the same recipe in PyTorch
 #
-# Every row uses the small preset of `nnclr train` (ResNet-20, 512-512-128 projector, 512
-# predictor, queue 4096, top-1, tau 0.1, batch 128, LARS eta 0.02, lr 0.5 x 128/256, wd 1e-5,
-# crop scale 0.2) plus the row's own flags, and runs after `bash scripts/build.sh`.
+# Every row uses the small preset of `nnclr train` (cli/options.c: a CIFAR ResNet, 512-512-128
+# projector, 512 predictor, queue 4096, top-1, tau 0.1, batch 128, LARS eta 0.02,
+# lr 0.5 x 128/256, wd 1e-5) plus the row's own flags, and runs after `bash scripts/build.sh`.
 #
 # MINUTES is the budget of the training command (data loading, training, its final kNN). The
 # number of epochs is chosen to fit it, because nnclr's schedule (warm-up + cosine to 0) needs the

@@ -3,7 +3,7 @@ BASELINE for the time-to-accuracy rows of docs/RESULTS.md (bench/results.sh torc
 part of nnclr and nothing in the tool uses it.
 
 The recipe is the small preset of `nnclr train` (cli/options.c), flag for flag:
-  * backbone ResNet-20 (CIFAR; `CifarResNet` of tests/gen_resnet.py), features after global
+  * backbone ResNet-14 (--arch: the CIFAR 6n+2 family; `CifarResNet` of tests/gen_resnet.py), features after global
     average pooling (64-d);
   * projector Linear-BN-ReLU-Linear-BN-ReLU-Linear-BN (512-512-128), predictor
     Linear-BN-ReLU-Linear (512) (--no-predictor: p = z);
@@ -226,7 +226,8 @@ def lr_at(step, base_lr, batch, warmup_steps, total_steps):
 class NNCLRNet(nn.Module):
     def __init__(self, args, channels):
         super().__init__()
-        depth = {"resnet20": 3, "resnet32": 5, "resnet56": 9}[args.arch]
+        depth = {"resnet8": 1, "resnet14": 2, "resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9,
+                 "resnet110": 18}[args.arch]
         self.backbone = CifarResNet(depth, channels)
         F_, H, D, P = 64, args.proj_hidden, args.proj_dim, args.pred_hidden
         self.projector = nn.Sequential(nn.Linear(F_, H), nn.BatchNorm1d(H), nn.ReLU(), nn.Linear(H, H),
@@ -294,7 +295,8 @@ def parse_args():
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     ap.add_argument("--data", default="fashion-mnist", choices=["cifar10", "fashion-mnist"])
     ap.add_argument("--data-path", default="", help="empty: %s or %s" % (CIFAR_DEFAULT_PATH, FMNIST_DEFAULT_PATH))
-    ap.add_argument("--arch", default="resnet20", choices=["resnet20", "resnet32", "resnet56"])
+    ap.add_argument("--arch", default="resnet14",
+                    choices=["resnet8", "resnet14", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110"])
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--batch", type=int, default=128, help="images per view per step")
     ap.add_argument("--lr", type=float, default=0.5, help="base learning rate (scaled by batch / 256)")
@@ -312,7 +314,7 @@ def parse_args():
     ap.add_argument("--positive", default="nn", choices=["nn", "self"])
     ap.add_argument("--temperature", type=float, default=0.1)
     ap.add_argument("--augment", default="auto", choices=["auto", "cifar", "gray", "crop-only"])
-    ap.add_argument("--crop-scale-min", type=float, default=0.2)
+    ap.add_argument("--crop-scale-min", type=float, default=0.5)
     ap.add_argument("--aug-backend", default="tensor", choices=["tensor", "pil"],
                     help="tensor: float ops as nnclr; pil: the same ops on PIL images (faster)")
     ap.add_argument("--seed", type=int, default=1)
