@@ -186,30 +186,9 @@ def _worker_init(_):
 # model, optimizer, schedule
 
 
-class LARS(torch.optim.Optimizer):
-    """src/optim/lars.c: groups with lars=False (biases, BN) get no weight decay and no trust ratio."""
-
-    def __init__(self, groups, lr, weight_decay, momentum, eta):
-        super().__init__(groups, dict(lr=lr, weight_decay=weight_decay, momentum=momentum, eta=eta, lars=True))
-
-    @torch.no_grad()
-    def step(self):
-        for g in self.param_groups:
-            for p in g["params"]:
-                if p.grad is None:
-                    continue
-                dp = p.grad
-                if g["lars"]:
-                    dp = dp.add(p, alpha=g["weight_decay"])
-                    pn, un = torch.norm(p), torch.norm(dp)
-                    q = torch.where((pn > 0) & (un > 0), g["eta"] * pn / un, torch.ones_like(pn))
-                    dp = dp.mul(q)
-                st = self.state[p]
-                if "mu" not in st:
-                    st["mu"] = torch.zeros_like(p)
-                mu = st["mu"]
-                mu.mul_(g["momentum"]).add_(dp)
-                p.add_(mu, alpha=-g["lr"])
+# LARS as src/optim/lars.c (groups with lars=False: no weight decay, no trust ratio): the class
+# of the step benchmark's baseline.
+from bench_step_torch import LARS  # noqa: E402
 
 
 def lr_at(step, base_lr, batch, warmup_steps, total_steps):

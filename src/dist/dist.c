@@ -222,28 +222,25 @@ static nnclr_status allgather_bytes(const dist *d, const void *local, void *glob
 }
 #endif
 
-nnclr_status dist_allgather_f(const dist *d, const float *local, float *global, size_t n) {
+/* bytes per rank, any element type; a group of one copies. */
+static nnclr_status allgather(const dist *d, const void *local, void *global, size_t bytes) {
     if (dist_world(d) == 1) {
-        memcpy(global, local, n * sizeof(float));
+        memcpy(global, local, bytes);
         return NNCLR_OK;
     }
 #ifdef NNCLR_HAVE_MPI
-    return allgather_bytes(d, local, global, n * sizeof(float));
+    return allgather_bytes(d, local, global, bytes);
 #else
     return NNCLR_OK;
 #endif
 }
 
+nnclr_status dist_allgather_f(const dist *d, const float *local, float *global, size_t n) {
+    return allgather(d, local, global, n * sizeof(float));
+}
+
 nnclr_status dist_allgather_i(const dist *d, const int *local, int *global, size_t n) {
-    if (dist_world(d) == 1) {
-        memcpy(global, local, n * sizeof(int));
-        return NNCLR_OK;
-    }
-#ifdef NNCLR_HAVE_MPI
-    return allgather_bytes(d, local, global, n * sizeof(int));
-#else
-    return NNCLR_OK;
-#endif
+    return allgather(d, local, global, n * sizeof(int));
 }
 
 nnclr_status dist_allgatherv_f(const dist *d, const float *local, float *global, const size_t *counts) {
