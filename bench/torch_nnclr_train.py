@@ -191,15 +191,8 @@ def _worker_init(_):
 from bench_step_torch import LARS  # noqa: E402
 
 
-def lr_at(step, base_lr, batch, warmup_steps, total_steps):
-    """src/optim/schedule.c: linear warm-up, then cosine to 0 at total_steps."""
-    peak = base_lr * batch / 256.0
-    if step >= total_steps:
-        return 0.0
-    if step < warmup_steps:
-        return peak * (step + 1) / warmup_steps
-    t = (step - warmup_steps) / (total_steps - warmup_steps)
-    return peak * 0.5 * (1.0 + math.cos(math.pi * t))
+# The schedule as src/optim/schedule.c, shared with the step fixture generator.
+from gen_step import lr_schedule as lr_at  # noqa: E402
 
 
 class NNCLRNet(nn.Module):

@@ -122,15 +122,19 @@ def fill_uniform(n, seed):
     return out.astype(np.float32)
 
 
-def lr_at(step):
-    """src/optim/schedule.c lr_schedule_at."""
-    peak = BASE_LR * N / 256.0
-    if step >= TOTAL:
+def lr_schedule(step, base_lr, batch, warmup_steps, total_steps):
+    """src/optim/schedule.c lr_schedule_at: linear warm-up, then cosine to 0 at total_steps."""
+    peak = base_lr * batch / 256.0
+    if step >= total_steps:
         return 0.0
-    if step < WARMUP:
-        return peak * (step + 1) / WARMUP
-    t = (step - WARMUP) / (TOTAL - WARMUP)
+    if step < warmup_steps:
+        return peak * (step + 1) / warmup_steps
+    t = (step - warmup_steps) / (total_steps - warmup_steps)
     return peak * 0.5 * (1.0 + math.cos(math.pi * t))
+
+
+def lr_at(step):
+    return lr_schedule(step, BASE_LR, N, WARMUP, TOTAL)
 
 
 @torch.no_grad()

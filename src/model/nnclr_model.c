@@ -132,7 +132,7 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
             m->g_dp[v] = nnclr_malloc(ND * sizeof(float));
             if (!m->g_pos[v] || !m->g_p[v] || !m->g_dpos[v] || !m->g_dp[v]) { s = NNCLR_ERR_NOMEM; goto fail; }
         }
-        m->g_zn = nnclr_malloc(ND * sizeof(float));
+        m->g_zn = nnclr_malloc(2 * ND * sizeof(float));
         m->g_labels = nnclr_malloc((size_t)cfg->batch * sizeof(int));
         m->g_idx = nnclr_malloc((size_t)cfg->batch * sizeof(int));
         m->g_sim = nnclr_malloc((size_t)cfg->batch * sizeof(float));

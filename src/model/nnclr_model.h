@@ -47,7 +47,8 @@ struct nnclr_model {
     int *topk_idx;        /* (n, topk) candidate lists for top-k sampling */
     /* the global batch (N = n world rows) when world > 1; NULL otherwise */
     float *g_pos[2], *g_p[2], *g_dpos[2], *g_dp[2]; /* (N, D) */
-    float *g_zn;          /* (N, D) gathered normalised projections for the push */
+    float *g_zn;          /* (2, N, D) gathered normalised projections per view: the sharded
+                             search's queries, then the push */
     int *g_labels;        /* (N) */
     int *g_idx;           /* (N) sharded NN search: winners over the global batch */
     float *g_sim;         /* (N) */

@@ -50,8 +50,9 @@ static nnclr_status nearest(nnclr_model *m, int v) {
         const dist *dd = c->dist;
         int N = c->batch, Q = c->queue_size;
         int lo = (int)((int64_t)Q * m->rank / m->world), hi = (int)((int64_t)Q * (m->rank + 1) / m->world);
-        NNCLR_TRY(dist_allgather_f(dd, m->zn[v], m->g_zn, (size_t)n * D));
-        NNCLR_TRY(support_set_topk_range(m->queue, m->g_idx, m->g_sim, m->g_zn, N, 1, lo, hi));
+        float *gz = m->g_zn + (size_t)v * N * D;  /* kept for the push */
+        NNCLR_TRY(dist_allgather_f(dd, m->zn[v], gz, (size_t)n * D));
+        NNCLR_TRY(support_set_topk_range(m->queue, m->g_idx, m->g_sim, gz, N, 1, lo, hi));
         NNCLR_TRY(dist_allreduce_maxloc(dd, m->g_sim, m->g_idx, (size_t)N));
         const float *entries = support_set_entries(m->queue);
         for (int j = 0; j < n; j++) {
@@ -178,11 +179,14 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
         NNCLR_TRY(dist_allgather_i(dd, labels, m->g_labels, (size_t)n));
         push_labels = m->g_labels;
     }
+    /* The sharded search has gathered both views' projections already. */
+    const int gathered = !self && c->topk == 1 && c->shard_nn_search;
     for (int v = 0; v < (c->push_both_views ? 2 : 1); v++) {
         const float *zn = m->zn[v];
         if (dist_on) {
-            NNCLR_TRY(dist_allgather_f(dd, m->zn[v], m->g_zn, (size_t)n * D));
-            zn = m->g_zn;
+            float *gz = m->g_zn + (size_t)v * N * D;
+            if (!gathered) NNCLR_TRY(dist_allgather_f(dd, m->zn[v], gz, (size_t)n * D));
+            zn = gz;
         }
         NNCLR_TRY(support_set_push(m->queue, zn, push_labels, N));
     }
