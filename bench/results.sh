@@ -34,6 +34,9 @@
 #   FMNIST_PATH [/usr/share/datasets/fashion-mnist]  BATCH [128]  SAFETY [0.92]  CAL_STEPS [10]
 #   LOAD_S [5]  EVAL_FACTOR [6]  LINEAR_EPOCHS [100]  RUNS [runs]  RESULTS [$RUNS/results.md]
 #   EXTRA_FLAGS [] (appended to the training command)
+#   EPOCHS=N      train exactly N epochs: no calibration, no budget arithmetic (the ablation grid
+#                 uses this so that every row sees the same number of steps; MINUTES is then
+#                 only recorded)
 #   DRY_RUN=1     print every command and the epoch arithmetic, run nothing (calibration assumes
 #                 CAL_IMG_PER_S [150] img/s), print the table row instead of appending it
 #   SUBSET=N      smoke test: the first N train and N/5 test images (a subset written under
@@ -53,6 +56,7 @@ LOAD_S=${LOAD_S:-5}
 EVAL_FACTOR=${EVAL_FACTOR:-6}
 LINEAR_EPOCHS=${LINEAR_EPOCHS:-100}
 EXTRA_FLAGS=${EXTRA_FLAGS:-}
+EPOCHS=${EPOCHS:-0}
 DRY_RUN=${DRY_RUN:-0}
 CAL_IMG_PER_S=${CAL_IMG_PER_S:-150}
 SUBSET=${SUBSET:-0}
@@ -288,10 +292,15 @@ nnclr_row() {
   [ -x "$NNCLR" ] || [ "$DRY_RUN" = 1 ] || die "$NNCLR not found: run bash scripts/build.sh first"
   [ "$DRY_RUN" = 1 ] || mkdir -p "$RUNS_DIR"
   t0=$(date +%s.%N)
-  echo "== $row: calibrating ($CAL_STEPS timed steps)" >&2
-  ips=$(calibrate_nnclr "$row" "$fmt" "${flags[@]}")
-  plan=$(plan_epochs "$minutes" "$ips" "$ntr" "$nte")
-  epochs=${plan% *}
+  if [ "$EPOCHS" -gt 0 ]; then
+    echo "== $row: EPOCHS=$EPOCHS given, no calibration (budget $minutes min only recorded)" >&2
+    epochs=$EPOCHS
+  else
+    echo "== $row: calibrating ($CAL_STEPS timed steps)" >&2
+    ips=$(calibrate_nnclr "$row" "$fmt" "${flags[@]}")
+    plan=$(plan_epochs "$minutes" "$ips" "$ntr" "$nte")
+    epochs=${plan% *}
+  fi
   local cmd=("$NNCLR" train --data "$fmt" --data-path "$path" "${flags[@]}" --epochs "$epochs" --no-baseline
              --run-dir "$rd")
   echo "== $row: training" >&2
@@ -368,6 +377,8 @@ torch_row() {
 }
 
 # ---------------------------------------------------------------------------------------------
+
+[[ $EPOCHS =~ ^[0-9]+$ ]] || die "EPOCHS must be a whole number, got '$EPOCHS'"
 
 is_minutes() { [[ ${1:-} =~ ^[0-9]+([.][0-9]+)?$ ]] || die "MINUTES must be a number, got '${1:-}'"; }
 
