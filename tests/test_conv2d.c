@@ -1,6 +1,9 @@
-/* test_conv2d.c - conv2d (oneDNN, nChw8c) against PyTorch fixtures from tests/gen_ops.py, plus
- * finite-difference gradient checks, accumulation of dw, zero padded channels, the oneDNN
- * implementations chosen, and argument errors.
+/* test_conv2d.c - conv2d (nChw8c) against PyTorch fixtures from tests/gen_ops.py, plus
+ * finite-difference gradient checks, accumulation of dw, zero padded channels, the
+ * implementations chosen, and argument errors. Every case runs on oneDNN's direct kernels
+ * (CONV2D_ALGO_DIRECT) and, where the shape qualifies (3x3, stride 1, pad 1, channels multiples
+ * of 8, AVX2), again on the Winograd kernels (ops/winograd.h) against the same references; the
+ * two are also compared with each other on the CIFAR ResNet layer shapes.
  *
  * Tolerances (|got - ref| <= atol + rtol |ref|, references computed in float64):
  *   y, dx: atol 1e-5, rtol 1e-4      dw: atol 1e-4, rtol 1e-4 (sums over N*OH*OW products)
@@ -14,6 +17,7 @@
 #include "core/status.h"
 #include "ops/conv2d.h"
 #include "ops/eltwise.h"
+#include "ops/winograd.h"
 #include "testlib.h"
 
 #define FWD_ATOL 1e-5
@@ -64,23 +68,36 @@ static void check_impls(const char *name, const conv2d *c, const conv2d_config *
             check_true(what, impl == NULL);
             continue;
         }
-        snprintf(what, sizeof what, "%s: pass %d runs a jit kernel", name, pass);
-        check_true(what, impl && strncmp(impl, "jit", 3) == 0);
+        if (g->algo == CONV2D_ALGO_WINOGRAD) {
+            snprintf(what, sizeof what, "%s: pass %d runs the Winograd kernel", name, pass);
+            check_true(what, impl && strncmp(impl, "winograd", 8) == 0);
+        } else {
+            snprintf(what, sizeof what, "%s: pass %d runs a jit kernel", name, pass);
+            check_true(what, impl && strncmp(impl, "jit", 3) == 0);
+        }
     }
 }
 
 /* ---- fixture cases */
 
-static void run_case(const fx_file *f, const char *name) {
-    char key[128], what[160];
-#define GET(field) (snprintf(key, sizeof key, "%s." field, name), fx_get(f, key))
+/* 1 when the Winograd kernels take this shape on this CPU. */
+static int winograd_fits(const conv2d_config *g) {
+    return g->k == 3 && g->stride == 1 && g->pad == 1 && !g->src_plain && winograd_supported(g->ic, g->oc);
+}
+
+static void run_case(const fx_file *f, const char *fx_name, int algo) {
+    char key[128], what[160], name[96];
+    const char *alg_name = algo == CONV2D_ALGO_WINOGRAD ? "winograd" : "direct";
+    snprintf(name, sizeof name, "%s [%s]", fx_name, alg_name);
+#define GET(field) (snprintf(key, sizeof key, "%s." field, fx_name), fx_get(f, key))
     const fx_tensor *cfg_t = GET("cfg"), *x_t = GET("x"), *w_t = GET("w"), *dy_t = GET("dy"),
                     *y_t = GET("y"), *dx_t = GET("dx"), *dw_t = GET("dw");
 #undef GET
     if (!cfg_t || !x_t || !w_t || !dy_t || !y_t || !dx_t || !dw_t) return;
     const float *v = cfg_t->data;
     conv2d_config g = {(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5], (int)v[6],
-                       (int)v[7], (int)v[8], (int)v[9]};
+                       (int)v[7], (int)v[8], (int)v[9], algo};
+    if (algo == CONV2D_ALGO_WINOGRAD && !winograd_fits(&g)) return;
     conv2d *c;
     snprintf(what, sizeof what, "%s: create", name);
     if (!check_true(what, conv2d_create(&c, &g) == NNCLR_OK)) {
@@ -237,6 +254,53 @@ static void fd_case(const char *name, conv2d_config g) {
     free(p.x); free(p.w); free(p.y); free(p.y_plain); free(p.dy_plain);
 }
 
+/* ---- Winograd against oneDNN's direct kernels */
+
+/* y, dx and dw of one random problem from both algorithms; |wino - direct| <= 2e-5 (4e-5 for
+ * dw, a longer sum) relative to the largest |direct| value of that tensor. */
+static void winograd_vs_direct(int n, int c, int h, int w, int k) {
+    char what[160];
+    conv2d_config g = {n, c, h, w, k, 3, 1, 1, 0, 1, CONV2D_ALGO_DIRECT};
+    conv2d *cv[2] = {NULL, NULL};
+    int ok = conv2d_create(&cv[0], &g) == NNCLR_OK;
+    g.algo = CONV2D_ALGO_WINOGRAD;
+    ok = ok && conv2d_create(&cv[1], &g) == NNCLR_OK;
+    snprintf(what, sizeof what, "winograd vs direct n%d c%d %dx%d k%d: both create", n, c, h, w, k);
+    if (!check_true(what, ok)) return;
+    size_t xs = dnn_act_size(n, c, h, w), ys = dnn_act_size(n, k, h, w), ws = (size_t)k * c * 9;
+    float *x = alloc_floats(xs), *dy = alloc_floats(ys), *wt = alloc_floats(ws);
+    float *y[2], *dx[2], *dw[2];
+    fill_uniform(x, xs, 21);
+    fill_uniform(dy, ys, 22);
+    fill_uniform(wt, ws, 23);
+    for (int a = 0; a < 2; a++) {
+        y[a] = alloc_floats(ys);
+        dx[a] = alloc_floats(xs);
+        dw[a] = alloc_floats(ws);
+        ok = ok && conv2d_prepare(cv[a], wt) == NNCLR_OK && conv2d_forward(cv[a], y[a], x) == NNCLR_OK &&
+             conv2d_backward(cv[a], dx[a], dw[a], dy, x) == NNCLR_OK;
+    }
+    snprintf(what, sizeof what, "winograd vs direct n%d c%d %dx%d k%d: both run", n, c, h, w, k);
+    check_true(what, ok);
+    const float *got[3] = {y[1], dx[1], dw[1]}, *ref[3] = {y[0], dx[0], dw[0]};
+    size_t len[3] = {ys, xs, ws};
+    const char *names[3] = {"y", "dx", "dw"};
+    for (int t = 0; t < 3; t++) {
+        double scale = 0, worst = 0;
+        for (size_t i = 0; i < len[t]; i++) scale = fmax(scale, fabs(ref[t][i]));
+        for (size_t i = 0; i < len[t]; i++) worst = fmax(worst, fabs((double)got[t][i] - ref[t][i]));
+        double tol = (t == 2 ? 4e-5 : 2e-5) * scale;
+        snprintf(what, sizeof what, "winograd vs direct n%d c%d %dx%d k%d: %s (max err %.2g, %.2g of max |ref|)",
+                 n, c, h, w, k, names[t], worst, scale > 0 ? worst / scale : 0.0);
+        check_true(what, scale > 0 && worst <= tol);
+    }
+    for (int a = 0; a < 2; a++) {
+        conv2d_free(cv[a]);
+        free(y[a]); free(dx[a]); free(dw[a]);
+    }
+    free(x); free(dy); free(wt);
+}
+
 /* ---- errors */
 
 static void expect_arg_error(const char *what, conv2d_config g) {
@@ -248,7 +312,7 @@ static void expect_arg_error(const char *what, conv2d_config g) {
 }
 
 static void error_cases(void) {
-    conv2d_config ok = {2, 8, 6, 6, 8, 3, 1, 1, 0, 1};
+    conv2d_config ok = {2, 8, 6, 6, 8, 3, 1, 1, 0, 1, CONV2D_ALGO_DIRECT};
     conv2d_config g = ok;
     g.n = 0; expect_arg_error("n = 0", g);
     g = ok; g.ic = 0; expect_arg_error("ic = 0", g);
@@ -256,6 +320,9 @@ static void error_cases(void) {
     g = ok; g.k = 9; expect_arg_error("kernel 9 > padded input 8", g);
     g = ok; g.stride = 0; expect_arg_error("stride = 0", g);
     g = ok; g.pad = 3; expect_arg_error("pad >= kernel", g);
+    g = ok; g.algo = 7; expect_arg_error("unknown algorithm", g);
+    g = ok; g.algo = CONV2D_ALGO_WINOGRAD; g.stride = 2; expect_arg_error("Winograd asked for stride 2", g);
+    g = ok; g.algo = CONV2D_ALGO_WINOGRAD; g.ic = 12; expect_arg_error("Winograd asked for 12 input channels", g);
 
     conv2d *c;
     g = ok; g.need_dx = 0;
@@ -276,12 +343,26 @@ int main(void) {
         static const char *cases[] = {"b_1x1s1", "b_1x1s2", "b_3x3s1", "b_3x3s2", "b_7x7s2",
                                       "b_3x3s1_c16", "p_1x1s1", "p_1x1s2", "p_3x3s1", "p_3x3s2",
                                       "p_7x7s2"};
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&f, cases[i]);
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            run_case(&f, cases[i], CONV2D_ALGO_DIRECT);
+            run_case(&f, cases[i], CONV2D_ALGO_WINOGRAD);
+        }
         fx_free(&f);
     }
-    fd_case("blocked ic10 oc6 3x3 s2 p1", (conv2d_config){2, 10, 6, 6, 6, 3, 2, 1, 0, 1});
-    fd_case("blocked ic9 oc3 1x1 s1", (conv2d_config){2, 9, 4, 4, 3, 1, 1, 0, 0, 1});
-    fd_case("plain ic3 oc5 3x3 s1 p1", (conv2d_config){2, 3, 5, 5, 5, 3, 1, 1, 1, 1});
+    fd_case("blocked ic10 oc6 3x3 s2 p1", (conv2d_config){2, 10, 6, 6, 6, 3, 2, 1, 0, 1, CONV2D_ALGO_DIRECT});
+    fd_case("blocked ic9 oc3 1x1 s1", (conv2d_config){2, 9, 4, 4, 3, 1, 1, 0, 0, 1, CONV2D_ALGO_DIRECT});
+    fd_case("plain ic3 oc5 3x3 s1 p1", (conv2d_config){2, 3, 5, 5, 5, 3, 1, 1, 1, 1, CONV2D_ALGO_DIRECT});
+    if (winograd_supported(8, 8)) {
+        fd_case("winograd ic8 oc16 5x6", (conv2d_config){2, 8, 5, 6, 16, 3, 1, 1, 0, 1, CONV2D_ALGO_WINOGRAD});
+        fd_case("winograd ic24 oc8 3x3 need_dx 0", (conv2d_config){3, 24, 3, 3, 8, 3, 1, 1, 0, 0, CONV2D_ALGO_WINOGRAD});
+        /* The CIFAR ResNet shapes, Winograd against oneDNN (both float32). */
+        winograd_vs_direct(4, 16, 32, 32, 16);
+        winograd_vs_direct(3, 32, 16, 16, 32);
+        winograd_vs_direct(5, 64, 8, 8, 64);
+        winograd_vs_direct(2, 16, 9, 7, 40);
+    } else {
+        printf("note: no AVX2 + FMA on this CPU, the Winograd kernels are not used or tested\n");
+    }
     error_cases();
     return test_summary();
 }

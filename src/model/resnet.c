@@ -73,7 +73,7 @@ static nnclr_status conv_bn_make(conv_bn *u, resnet *r, const char *prefix, cons
     u->k = k;
     u->ih = ih;
     u->iw = iw;
-    conv2d_config cc = {r->n, ic, ih, iw, oc, k, stride, pad, first, !first};
+    conv2d_config cc = {r->n, ic, ih, iw, oc, k, stride, pad, first, !first, CONV2D_ALGO_AUTO};
     NNCLR_TRY(conv2d_create(&u->conv, &cc));
     conv2d_out_hw(u->conv, &u->oh, &u->ow);
     NNCLR_TRY(batchnorm_create_dist(&u->bn, r->n, oc, u->oh, u->ow, fuse_relu, r->cfg.dist));

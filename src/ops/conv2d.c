@@ -22,6 +22,7 @@
 #include <string.h>
 #include "core/dnn.h"
 #include "core/status.h"
+#include "ops/winograd.h"
 
 struct conv2d {
     conv2d_config cfg;
@@ -42,6 +43,7 @@ struct conv2d {
     /* Gray input run as 3 channels (see the top): ic_run = 3, padded copies of x, w and dw. */
     int ic_run;
     float *xpad, *wpad, *dwpad;
+    winograd *wino;  /* non-NULL: every pass runs there, no oneDNN objects are made */
 };
 
 /* xpad: (N, 3, H, W) <- x: (N, 1, H, W), channels 1 and 2 stay zero. */
@@ -129,6 +131,33 @@ static nnclr_status conv2d_check_config(const conv2d_config *g) {
                           g->k);
     if ((g->src_plain != 0 && g->src_plain != 1) || (g->need_dx != 0 && g->need_dx != 1))
         return nnclr_fail(NNCLR_ERR_ARG, "conv2d: src_plain and need_dx must be 0 or 1");
+    if (g->algo < CONV2D_ALGO_AUTO || g->algo > CONV2D_ALGO_WINOGRAD)
+        return nnclr_fail(NNCLR_ERR_ARG, "conv2d: unknown algorithm %d", g->algo);
+    return NNCLR_OK;
+}
+
+/* The process-wide choice for CONV2D_ALGO_AUTO: NNCLR_CONV_ALGO, read once. */
+static int auto_algo(void) {
+    static int cached = -1;
+    if (cached < 0) {
+        const char *e = getenv("NNCLR_CONV_ALGO");
+        cached = e && !strcmp(e, "direct") ? CONV2D_ALGO_DIRECT
+               : e && !strcmp(e, "winograd") ? CONV2D_ALGO_WINOGRAD : CONV2D_ALGO_AUTO;
+    }
+    return cached;
+}
+
+/* 1 when this convolution runs on the Winograd kernels; a failure when WINOGRAD was asked for a
+ * shape that does not qualify. */
+static nnclr_status choose_winograd(const conv2d_config *g, int *use) {
+    int fits = g->k == 3 && g->stride == 1 && g->pad == 1 && !g->src_plain && winograd_supported(g->ic, g->oc);
+    int algo = g->algo == CONV2D_ALGO_AUTO ? auto_algo() : g->algo;
+    *use = algo == CONV2D_ALGO_WINOGRAD ? fits
+         : algo == CONV2D_ALGO_AUTO ? fits && winograd_preferred(g->ic, g->oc) : 0;
+    if (g->algo == CONV2D_ALGO_WINOGRAD && !fits)
+        return nnclr_fail(NNCLR_ERR_ARG, "conv2d: Winograd needs a 3x3 / stride 1 / pad 1 convolution of blocked "
+                          "input with channels multiples of 8 and an AVX2 + FMA CPU (got %dx%d / %d / %d, "
+                          "ic %d, oc %d)", g->k, g->k, g->stride, g->pad, g->ic, g->oc);
     return NNCLR_OK;
 }
 
@@ -140,6 +169,9 @@ static nnclr_status conv2d_build(conv2d *c) {
     c->stream = ctx->stream;
     c->oh = (g->ih + 2 * g->pad - g->k) / g->stride + 1;
     c->ow = (g->iw + 2 * g->pad - g->k) / g->stride + 1;
+    int use_wino;
+    NNCLR_TRY(choose_winograd(g, &use_wino));
+    if (use_wino) return winograd_create(&c->wino, g->n, g->ic, g->ih, g->iw, g->oc, g->need_dx);
 
     dnnl_memory_desc_t x_md, y_md, w_any, w_plain_md;
     c->ic_run = g->src_plain && g->ic == 1 ? 3 : g->ic;
@@ -236,6 +268,7 @@ void conv2d_free(conv2d *c) {
     free(c->xpad);
     free(c->wpad);
     free(c->dwpad);
+    winograd_free(c->wino);
     free(c);
 }
 
@@ -245,6 +278,7 @@ void conv2d_out_hw(const conv2d *c, int *oh, int *ow) {
 }
 
 const char *conv2d_impl_name(const conv2d *c, int pass) {
+    if (c->wino) return pass == 0 || pass == 2 || (pass == 1 && c->cfg.need_dx) ? "winograd_2x3:avx2" : NULL;
     const_dnnl_primitive_desc_t pd = pass == 0 ? c->fwd_pd : pass == 1 ? c->bwd_data_pd
                                    : pass == 2 ? c->bwd_w_pd : NULL;
     const char *name = NULL;
@@ -256,6 +290,11 @@ const char *conv2d_impl_name(const conv2d *c, int pass) {
 /* ---- compute */
 
 nnclr_status conv2d_prepare(conv2d *c, const float *w) {
+    if (c->wino) {
+        winograd_prepare(c->wino, w);
+        c->prepared = 1;
+        return NNCLR_OK;
+    }
     if (c->wpad) {
         size_t kk = (size_t)c->cfg.k * c->cfg.k;
         for (int o = 0; o < c->cfg.oc; o++) memcpy(c->wpad + (size_t)o * 3 * kk, w + (size_t)o * kk, kk * sizeof(float));
@@ -278,6 +317,10 @@ nnclr_status conv2d_forward(conv2d *c, float *y, const float *x) {
         pad_gray_input(c->xpad, x, c->cfg.n, c->cfg.ih, c->cfg.iw);
         x = c->xpad;
     }
+    if (c->wino) {
+        winograd_forward(c->wino, y, x);
+        return NNCLR_OK;
+    }
     NNCLR_TRY(mem_point(c->x, x));
     NNCLR_TRY(mem_point(c->y, y));
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->x}, {DNNL_ARG_WEIGHTS, c->w_fwd}, {DNNL_ARG_DST, c->y}};
@@ -289,6 +332,11 @@ nnclr_status conv2d_backward(conv2d *c, float *dx, float *dw, const float *dy, c
         return nnclr_fail(NNCLR_ERR_ARG, "conv2d_backward: dx asked from a conv made with need_dx = 0");
     if (dx && !c->prepared)
         return nnclr_fail(NNCLR_ERR_ARG, "conv2d_backward called before conv2d_prepare");
+    if (c->wino) {
+        if (dx) winograd_backward_data(c->wino, dx, dy);
+        if (dw) winograd_backward_weights(c->wino, dw, dy, x);
+        return NNCLR_OK;
+    }
     NNCLR_TRY(mem_point(c->dy, dy));
     if (dx) {
         NNCLR_TRY(mem_point(c->dx, dx));

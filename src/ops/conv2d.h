@@ -17,7 +17,16 @@ typedef struct {
     int oc, k, stride, pad;
     int src_plain;       /* 1: x is plain NCHW (network input), 0: nChw8c */
     int need_dx;         /* 0: no gradient w.r.t. x is ever asked (first layer) */
+    int algo;            /* CONV2D_ALGO_*; 0 (auto) when left out of an initialiser */
 } conv2d_config;
+
+/* AUTO: Winograd F(2x2, 3x3) (ops/winograd.h) for 3x3 / stride 1 / pad 1 convolutions of
+ * blocked input with at least 32 input and output channels (multiples of 8) on AVX2 + FMA,
+ * oneDNN's direct kernels otherwise; the environment variable NNCLR_CONV_ALGO=direct|winograd|auto overrides
+ * AUTO for the whole process (benchmarks, comparisons). DIRECT: always oneDNN. WINOGRAD:
+ * Winograd whenever the shape qualifies (channels multiples of 8, 16 included; the variable's
+ * "winograd" means the same), an NNCLR_ERR_ARG failure otherwise. */
+enum { CONV2D_ALGO_AUTO = 0, CONV2D_ALGO_DIRECT = 1, CONV2D_ALGO_WINOGRAD = 2 };
 
 /* Fails with NNCLR_ERR_ARG on sizes <= 0, pad < 0, pad >= k, or k larger than the padded
  * input. */
@@ -35,8 +44,8 @@ nnclr_status conv2d_forward(conv2d *c, float *y, const float *x);
  * x: the forward input. Uses the weights of the last conv2d_prepare. */
 nnclr_status conv2d_backward(conv2d *c, float *dx, float *dw, const float *dy, const float *x);
 
-/* Name of the oneDNN implementation of pass 0 (forward), 1 (backward data) or 2 (backward
- * weights), e.g. "jit:avx2"; NULL when the pass does not exist. The string lives as long as c.
+/* Name of the implementation of pass 0 (forward), 1 (backward data) or 2 (backward
+ * weights), e.g. "jit:avx2" (oneDNN) or "winograd_2x3:avx2"; NULL when the pass does not exist. The string lives as long as c.
  * For tests and logs. */
 const char *conv2d_impl_name(const conv2d *c, int pass);
 

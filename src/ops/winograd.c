@@ -1,0 +1,422 @@
+/* winograd.c - F(2x2, 3x3) Winograd convolution on nChw8c activations. See winograd.h.
+ *
+ * Layouts (c: input channels, k: output channels of the pass at hand):
+ *   U[pos][c][k]      transformed weights, pos = 4 i + j of the 4x4 tile, k contiguous
+ *   V[pos][t][c]      transformed input tiles of one group of TG tiles
+ *   M[pos][t][k]      their products, before the output transform
+ * Tiles are numbered over (image, tile row, tile column) and cut into groups of TG; threads take
+ * whole groups. Backward weights gives each thread a contiguous share of the groups and its own
+ * dU, summed in thread order at the end, so the result does not change from run to run. */
+#include "ops/winograd.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core/status.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define WINOGRAD_X86 1
+#endif
+
+/* Tiles per group. Forward / backward data: 12 keeps V and M (16 x 12 x (C + K) floats) in L1/L2
+ * at 32-64 channels; backward weights: 30 amortises loading and storing the dU accumulators.
+ * Both measured with bench/bench_conv on the ResNet-20 layers. */
+#define TG 12
+#define TGW 30
+#define TG_MAX 30
+
+struct winograd {
+    int n, c, h, w, k, need_dx;
+    int tiles_h, tiles_w;
+    long ntiles;
+    int nthreads;
+    float *u_fwd;    /* (16, C, K) */
+    float *u_bwd;    /* (16, K, C) or NULL */
+    float *scratch;  /* per thread: scratch_floats */
+    size_t scratch_floats;
+    float *du;       /* per thread: (16, C, K) */
+};
+
+int winograd_supported(int c, int k) {
+#ifdef WINOGRAD_X86
+    static int cpu = -1;
+    if (cpu < 0) {
+        __builtin_cpu_init();
+        cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cpu && c >= 8 && k >= 8 && c % 8 == 0 && k % 8 == 0;
+#else
+    (void)c;
+    (void)k;
+    return 0;
+#endif
+}
+
+int winograd_preferred(int c, int k) { return winograd_supported(c, k) && c >= 32 && k >= 32; }
+
+void winograd_free(winograd *g) {
+    if (!g) return;
+    free(g->u_fwd);
+    free(g->u_bwd);
+    free(g->scratch);
+    free(g->du);
+    free(g);
+}
+
+nnclr_status winograd_create(winograd **out, int n, int c, int h, int w, int k, int need_dx) {
+    *out = NULL;
+    if (n < 1 || h < 1 || w < 1 || !winograd_supported(c, k))
+        return nnclr_fail(NNCLR_ERR_ARG, "winograd: unsupported shape n %d c %d %dx%d k %d", n, c, h, w, k);
+    winograd *g = nnclr_calloc(1, sizeof *g);
+    if (!g) return NNCLR_ERR_NOMEM;
+    g->n = n, g->c = c, g->h = h, g->w = w, g->k = k, g->need_dx = need_dx;
+    g->tiles_h = (h + 1) / 2;
+    g->tiles_w = (w + 1) / 2;
+    g->ntiles = (long)n * g->tiles_h * g->tiles_w;
+    g->nthreads = omp_get_max_threads();
+    g->scratch_floats = (size_t)16 * TG_MAX * (size_t)(c + k);
+    g->u_fwd = nnclr_malloc((size_t)16 * c * k * sizeof(float));
+    g->u_bwd = need_dx ? nnclr_malloc((size_t)16 * c * k * sizeof(float)) : NULL;
+    g->scratch = nnclr_malloc((size_t)g->nthreads * g->scratch_floats * sizeof(float));
+    g->du = nnclr_malloc((size_t)g->nthreads * 16 * c * k * sizeof(float));
+    if (!g->u_fwd || (need_dx && !g->u_bwd) || !g->scratch || !g->du) {
+        winograd_free(g);
+        return NNCLR_ERR_NOMEM;
+    }
+    *out = g;
+    return NNCLR_OK;
+}
+
+/* ---- weight transforms */
+
+/* u (4x4, stride su) = G g G^T for one 3x3 kernel g (element (a, b) at g[a * sa + b * sb]). */
+static void transform_kernel(float *u, size_t su, const float *g, int sa, int sb) {
+    float t[4][3];
+    for (int b = 0; b < 3; b++) {
+        float g0 = g[b * sb], g1 = g[sa + b * sb], g2 = g[2 * sa + b * sb];
+        t[0][b] = g0;
+        t[1][b] = 0.5f * (g0 + g1 + g2);
+        t[2][b] = 0.5f * (g0 - g1 + g2);
+        t[3][b] = g2;
+    }
+    for (int i = 0; i < 4; i++) {
+        u[(4 * i + 0) * su] = t[i][0];
+        u[(4 * i + 1) * su] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+        u[(4 * i + 2) * su] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+        u[(4 * i + 3) * su] = t[i][2];
+    }
+}
+
+void winograd_prepare(winograd *g, const float *w) {
+    int C = g->c, K = g->k;
+    size_t plane = (size_t)C * K;
+    /* forward: U[pos][c][k] from w[k][c] */
+    for (int k = 0; k < K; k++)
+        for (int c = 0; c < C; c++)
+            transform_kernel(g->u_fwd + (size_t)c * K + k, plane, w + ((size_t)k * C + c) * 9, 3, 1);
+    /* backward data: the kernel rotated by 180 degrees, input and output swapped:
+     * U'[pos][k][c] from g'(a, b) = w[k][c][2 - a][2 - b]. */
+    if (g->u_bwd)
+        for (int k = 0; k < K; k++)
+            for (int c = 0; c < C; c++)
+                transform_kernel(g->u_bwd + (size_t)k * C + c, plane, w + ((size_t)k * C + c) * 9 + 8, -3, -1);
+}
+
+#ifdef WINOGRAD_X86
+/* Threads for a pass: as many as OpenMP would use now, at most the scratch made at creation. */
+static int team_size(const winograd *g) {
+    int t = omp_get_max_threads();
+    return t < g->nthreads ? t : g->nthreads;
+}
+
+#define TARGET __attribute__((target("avx2,fma")))
+
+/* ---- input / output transforms (one 8-channel vector per tile element) */
+
+/* V[pos] (pos stride vs floats) = B^T d B for the 4x4 patch of the tile at (ty, tx) of image n,
+ * channel block cb; pixels outside the image are 0. */
+TARGET static inline void input_tile(float *v, size_t vs, const float *x, int n, int cb, int nb,
+                                     int h, int w, int ty, int tx) {
+    __m256 d[4][4];
+    int y0 = 2 * ty - 1, x0 = 2 * tx - 1;
+    const float *img = x + ((size_t)n * nb + cb) * h * w * 8;
+    if (y0 >= 0 && x0 >= 0 && y0 + 3 < h && x0 + 3 < w) { /* interior: no bounds checks */
+        const float *p = img + ((size_t)y0 * w + x0) * 8;
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) d[i][j] = _mm256_loadu_ps(p + ((size_t)i * w + j) * 8);
+    } else {
+        for (int i = 0; i < 4; i++) {
+            int yy = y0 + i;
+            for (int j = 0; j < 4; j++) {
+                int xx = x0 + j;
+                d[i][j] = (yy >= 0 && yy < h && xx >= 0 && xx < w)
+                              ? _mm256_loadu_ps(img + ((size_t)yy * w + xx) * 8)
+                              : _mm256_setzero_ps();
+            }
+        }
+    }
+    __m256 r[4][4];
+    for (int j = 0; j < 4; j++) {
+        r[0][j] = _mm256_sub_ps(d[0][j], d[2][j]);
+        r[1][j] = _mm256_add_ps(d[1][j], d[2][j]);
+        r[2][j] = _mm256_sub_ps(d[2][j], d[1][j]);
+        r[3][j] = _mm256_sub_ps(d[1][j], d[3][j]);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(v + (4 * i + 0) * vs, _mm256_sub_ps(r[i][0], r[i][2]));
+        _mm256_storeu_ps(v + (4 * i + 1) * vs, _mm256_add_ps(r[i][1], r[i][2]));
+        _mm256_storeu_ps(v + (4 * i + 2) * vs, _mm256_sub_ps(r[i][2], r[i][1]));
+        _mm256_storeu_ps(v + (4 * i + 3) * vs, _mm256_sub_ps(r[i][1], r[i][3]));
+    }
+}
+
+/* The 2x2 outputs A^T m A of tile (ty, tx) of image n, channel block kb, from m[pos] (pos
+ * stride ms); rows/columns outside the image are not written. */
+TARGET static inline void output_tile(float *y, const float *m, size_t ms, int n, int kb, int nb,
+                                      int h, int w, int ty, int tx) {
+    __m256 s[2][4];
+    for (int j = 0; j < 4; j++) {
+        __m256 m0 = _mm256_loadu_ps(m + (0 + j) * ms), m1 = _mm256_loadu_ps(m + (4 + j) * ms);
+        __m256 m2 = _mm256_loadu_ps(m + (8 + j) * ms), m3 = _mm256_loadu_ps(m + (12 + j) * ms);
+        s[0][j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+        s[1][j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+    }
+    float *img = y + ((size_t)n * nb + kb) * h * w * 8;
+    for (int i = 0; i < 2; i++) {
+        int yy = 2 * ty + i;
+        if (yy >= h) break;
+        __m256 o0 = _mm256_add_ps(_mm256_add_ps(s[i][0], s[i][1]), s[i][2]);
+        __m256 o1 = _mm256_sub_ps(_mm256_sub_ps(s[i][1], s[i][2]), s[i][3]);
+        float *row = img + ((size_t)yy * w + 2 * tx) * 8;
+        _mm256_storeu_ps(row, o0);
+        if (2 * tx + 1 < w) _mm256_storeu_ps(row + 8, o1);
+    }
+}
+
+/* The 4x4 A dY A^T of the 2x2 gradient tile (ty, tx) of image n, channel block kb, into
+ * yh[pos] (pos stride ys); gradient rows/columns outside the image count as 0. */
+TARGET static inline void grad_tile(float *yh, size_t ys, const float *dy, int n, int kb, int nb,
+                                    int h, int w, int ty, int tx) {
+    __m256 e[2][2];
+    const float *img = dy + ((size_t)n * nb + kb) * h * w * 8;
+    for (int a = 0; a < 2; a++)
+        for (int b = 0; b < 2; b++) {
+            int yy = 2 * ty + a, xx = 2 * tx + b;
+            e[a][b] = (yy < h && xx < w) ? _mm256_loadu_ps(img + ((size_t)yy * w + xx) * 8) : _mm256_setzero_ps();
+        }
+    __m256 z[4][2];
+    for (int b = 0; b < 2; b++) {
+        z[0][b] = e[0][b];
+        z[1][b] = _mm256_add_ps(e[0][b], e[1][b]);
+        z[2][b] = _mm256_sub_ps(e[0][b], e[1][b]);
+        z[3][b] = _mm256_sub_ps(_mm256_setzero_ps(), e[1][b]);
+    }
+    for (int i = 0; i < 4; i++) {
+        _mm256_storeu_ps(yh + (4 * i + 0) * ys, z[i][0]);
+        _mm256_storeu_ps(yh + (4 * i + 1) * ys, _mm256_add_ps(z[i][0], z[i][1]));
+        _mm256_storeu_ps(yh + (4 * i + 2) * ys, _mm256_sub_ps(z[i][0], z[i][1]));
+        _mm256_storeu_ps(yh + (4 * i + 3) * ys, _mm256_sub_ps(_mm256_setzero_ps(), z[i][1]));
+    }
+}
+
+/* ---- the 16 matrix products */
+
+/* m (nt, 8 kv) = v (nt, c) x u (c, 8 kv) for nt <= 6 rows, kv = 1 or 2 vectors; row strides
+ * vs, us, ms. Inlined with constant nt and kv so the accumulators stay in registers. */
+TARGET static inline __attribute__((always_inline)) void gemm_block(float *m, size_t ms, const float *v, size_t vs,
+                                                             const float *u, size_t us, int c, int nt, int kv) {
+    __m256 acc[6][2];
+    for (int r = 0; r < nt; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int i = 0; i < c; i++) {
+        __m256 u0 = _mm256_loadu_ps(u + (size_t)i * us);
+        __m256 u1 = kv > 1 ? _mm256_loadu_ps(u + (size_t)i * us + 8) : u0;
+        for (int r = 0; r < nt; r++) {
+            __m256 b = _mm256_broadcast_ss(v + (size_t)r * vs + i);
+            acc[r][0] = _mm256_fmadd_ps(b, u0, acc[r][0]);
+            if (kv > 1) acc[r][1] = _mm256_fmadd_ps(b, u1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < nt; r++) {
+        _mm256_storeu_ps(m + (size_t)r * ms, acc[r][0]);
+        if (kv > 1) _mm256_storeu_ps(m + (size_t)r * ms + 8, acc[r][1]);
+    }
+}
+
+/* M (nt, K) = V (nt, C) x U (C, K) for one tile position. */
+TARGET static void gemm_pos(float *m, const float *v, const float *u, int nt, int c, int k) {
+    size_t vs = (size_t)c, ms = (size_t)k;
+    int t = 0;
+    for (; t + 6 <= nt; t += 6) {
+        int j = 0;
+        for (; j + 16 <= k; j += 16) gemm_block(m + t * ms + j, ms, v + t * vs, vs, u + j, k, c, 6, 2);
+        if (j < k) gemm_block(m + t * ms + j, ms, v + t * vs, vs, u + j, k, c, 6, 1);
+    }
+    for (; t < nt; t++) {
+        int j = 0;
+        for (; j + 16 <= k; j += 16) gemm_block(m + t * ms + j, ms, v + t * vs, vs, u + j, k, c, 1, 2);
+        if (j < k) gemm_block(m + t * ms + j, ms, v + t * vs, vs, u + j, k, c, 1, 1);
+    }
+}
+
+/* du (c, K) += V^T (c, nt) x Yh (nt, K) for 6 (or cr < 6) rows of du starting at channel c0,
+ * kv vectors of K starting at column j. */
+TARGET static inline __attribute__((always_inline)) void gemm_wblock(float *du, size_t ds, const float *v, size_t vs,
+                                                              const float *yh, size_t ys, int nt, int cr, int kv) {
+    __m256 acc[6][2];
+    for (int r = 0; r < cr; r++) {
+        acc[r][0] = _mm256_loadu_ps(du + (size_t)r * ds);
+        acc[r][1] = kv > 1 ? _mm256_loadu_ps(du + (size_t)r * ds + 8) : acc[r][0];
+    }
+    for (int t = 0; t < nt; t++) {
+        __m256 y0 = _mm256_loadu_ps(yh + (size_t)t * ys);
+        __m256 y1 = kv > 1 ? _mm256_loadu_ps(yh + (size_t)t * ys + 8) : y0;
+        for (int r = 0; r < cr; r++) {
+            __m256 b = _mm256_broadcast_ss(v + (size_t)t * vs + r);
+            acc[r][0] = _mm256_fmadd_ps(b, y0, acc[r][0]);
+            if (kv > 1) acc[r][1] = _mm256_fmadd_ps(b, y1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < cr; r++) {
+        _mm256_storeu_ps(du + (size_t)r * ds, acc[r][0]);
+        if (kv > 1) _mm256_storeu_ps(du + (size_t)r * ds + 8, acc[r][1]);
+    }
+}
+
+/* dU (C, K) += V^T Yh for one tile position. */
+TARGET static void gemm_wpos(float *du, const float *v, const float *yh, int nt, int c, int k) {
+    size_t vs = (size_t)c, ys = (size_t)k;
+    int r = 0;
+    for (; r + 6 <= c; r += 6) {
+        int j = 0;
+        for (; j + 16 <= k; j += 16) gemm_wblock(du + (size_t)r * k + j, k, v + r, vs, yh + j, ys, nt, 6, 2);
+        if (j < k) gemm_wblock(du + (size_t)r * k + j, k, v + r, vs, yh + j, ys, nt, 6, 1);
+    }
+    for (; r < c; r++) {
+        int j = 0;
+        for (; j + 16 <= k; j += 16) gemm_wblock(du + (size_t)r * k + j, k, v + r, vs, yh + j, ys, nt, 1, 2);
+        if (j < k) gemm_wblock(du + (size_t)r * k + j, k, v + r, vs, yh + j, ys, nt, 1, 1);
+    }
+}
+
+/* ---- passes */
+
+/* Image, tile row and tile column of the nt tiles from global tile t0 (no division per tile). */
+static void tile_coords(int *tn, int *ty, int *tx, long t0, int nt, int tiles_h, int tiles_w) {
+    long tpi = (long)tiles_h * tiles_w;
+    int n = (int)(t0 / tpi), r = (int)(t0 % tpi), y = r / tiles_w, x = r % tiles_w;
+    for (int t = 0; t < nt; t++) {
+        tn[t] = n, ty[t] = y, tx[t] = x;
+        if (++x == tiles_w) {
+            x = 0;
+            if (++y == tiles_h) y = 0, n++;
+        }
+    }
+}
+
+/* y (N, K, H, W) = conv3x3(x (N, C, H, W)) with transformed weights u (16, C, K). */
+TARGET static void conv_pass(const winograd *g, float *y, const float *x, const float *u, int c, int k) {
+    int h = g->h, w = g->w, tw = g->tiles_w;
+    long ngroups = (g->ntiles + TG - 1) / TG;
+    int cb = c / 8, kb = k / 8;
+    #pragma omp parallel num_threads(team_size(g))
+    {
+        float *v = g->scratch + (size_t)omp_get_thread_num() * g->scratch_floats; /* (16, TG, c) */
+        float *m = v + (size_t)16 * TG * c;                                       /* (16, TG, k) */
+        #pragma omp for schedule(dynamic, 1)
+        for (long grp = 0; grp < ngroups; grp++) {
+            long t0 = grp * TG;
+            int nt = (int)(g->ntiles - t0 < TG ? g->ntiles - t0 : TG);
+            int tn[TG_MAX], ty[TG_MAX], tx[TG_MAX];
+            tile_coords(tn, ty, tx, t0, nt, g->tiles_h, tw);
+            for (int t = 0; t < nt; t++)
+                for (int b = 0; b < cb; b++)
+                    input_tile(v + (size_t)t * c + b * 8, (size_t)TG * c, x, tn[t], b, cb, h, w, ty[t], tx[t]);
+            for (int pos = 0; pos < 16; pos++)
+                gemm_pos(m + (size_t)pos * TG * k, v + (size_t)pos * TG * c, u + (size_t)pos * c * k, nt, c, k);
+            for (int t = 0; t < nt; t++)
+                for (int b = 0; b < kb; b++)
+                    output_tile(y, m + (size_t)t * k + b * 8, (size_t)TG * k, tn[t], b, kb, h, w, ty[t], tx[t]);
+        }
+    }
+}
+
+TARGET static void weights_pass(winograd *g, float *dw, const float *dy, const float *x) {
+    int h = g->h, w = g->w, tw = g->tiles_w;
+    int c = g->c, k = g->k, cb = c / 8, kb = k / 8;
+    long ngroups = (g->ntiles + TGW - 1) / TGW;
+    size_t plane = (size_t)c * k;
+    int team = 1;
+    #pragma omp parallel num_threads(team_size(g))
+    {
+        int tid = omp_get_thread_num(), nth = omp_get_num_threads();
+        #pragma omp single
+        team = nth;
+        float *v = g->scratch + (size_t)tid * g->scratch_floats; /* (16, TGW, c) */
+        float *yh = v + (size_t)16 * TGW * c;                    /* (16, TGW, k) */
+        float *du = g->du + (size_t)tid * 16 * plane;            /* (16, c, k) */
+        memset(du, 0, 16 * plane * sizeof(float));
+        long lo = ngroups * tid / nth, hi = ngroups * (tid + 1) / nth;
+        for (long grp = lo; grp < hi; grp++) {
+            long t0 = grp * TGW;
+            int nt = (int)(g->ntiles - t0 < TGW ? g->ntiles - t0 : TGW);
+            int tn[TG_MAX], ty[TG_MAX], tx[TG_MAX];
+            tile_coords(tn, ty, tx, t0, nt, g->tiles_h, tw);
+            for (int t = 0; t < nt; t++) {
+                for (int b = 0; b < cb; b++)
+                    input_tile(v + (size_t)t * c + b * 8, (size_t)TGW * c, x, tn[t], b, cb, h, w, ty[t], tx[t]);
+                for (int b = 0; b < kb; b++)
+                    grad_tile(yh + (size_t)t * k + b * 8, (size_t)TGW * k, dy, tn[t], b, kb, h, w, ty[t], tx[t]);
+            }
+            for (int pos = 0; pos < 16; pos++)
+                gemm_wpos(du + (size_t)pos * plane, v + (size_t)pos * TGW * c, yh + (size_t)pos * TGW * k, nt, c, k);
+        }
+    }
+    /* Sum the threads' dU in thread order, then dg = G^T dU G into dw (K, C, 3, 3). */
+    float *du = g->du;
+    for (int t = 1; t < team; t++) {
+        const float *o = g->du + (size_t)t * 16 * plane;
+        for (size_t i = 0; i < 16 * plane; i++) du[i] += o[i];
+    }
+    for (int ci = 0; ci < c; ci++)
+        for (int ko = 0; ko < k; ko++) {
+            float d[4][4], t[3][4];
+            for (int pos = 0; pos < 16; pos++) d[pos / 4][pos % 4] = du[pos * plane + (size_t)ci * k + ko];
+            for (int j = 0; j < 4; j++) {
+                t[0][j] = d[0][j] + 0.5f * (d[1][j] + d[2][j]);
+                t[1][j] = 0.5f * (d[1][j] - d[2][j]);
+                t[2][j] = 0.5f * (d[1][j] + d[2][j]) + d[3][j];
+            }
+            float *o = dw + ((size_t)ko * c + ci) * 9;
+            for (int i = 0; i < 3; i++) {
+                o[3 * i + 0] += t[i][0] + 0.5f * (t[i][1] + t[i][2]);
+                o[3 * i + 1] += 0.5f * (t[i][1] - t[i][2]);
+                o[3 * i + 2] += 0.5f * (t[i][1] + t[i][2]) + t[i][3];
+            }
+        }
+}
+#endif
+
+void winograd_forward(winograd *g, float *y, const float *x) {
+#ifdef WINOGRAD_X86
+    conv_pass(g, y, x, g->u_fwd, g->c, g->k);
+#else
+    (void)g, (void)y, (void)x;
+#endif
+}
+
+void winograd_backward_data(winograd *g, float *dx, const float *dy) {
+#ifdef WINOGRAD_X86
+    conv_pass(g, dx, dy, g->u_bwd, g->k, g->c);
+#else
+    (void)g, (void)dx, (void)dy;
+#endif
+}
+
+void winograd_backward_weights(winograd *g, float *dw, const float *dy, const float *x) {
+#ifdef WINOGRAD_X86
+    weights_pass(g, dw, dy, x);
+#else
+    (void)g, (void)dw, (void)dy, (void)x;
+#endif
+}
