@@ -19,10 +19,10 @@
 #define WINOGRAD_X86 1
 #endif
 
-/* Tiles per group. Forward / backward data: 12 keeps V and M (16 x 12 x (C + K) floats) in L1/L2
- * at 32-64 channels; backward weights: 30 amortises loading and storing the dU accumulators.
- * Both measured with bench/bench_conv on the ResNet-20 layers. */
-#define TG 12
+/* Tiles per group (measured on the ResNet-20 layers, one thread, best of 5): forward / backward
+ * data 6 when C + K <= 64 (V and M, 16 x TG x (C + K) floats, stay in L1; 16 channels: 16 ms
+ * against 23 ms with 12), 12 above (64 channels: 9.0 against 9.9 ms with 6); backward weights
+ * 30, which amortises loading and storing the dU accumulators (27 against 32 ms with 6). */
 #define TGW 30
 #define TG_MAX 30
 
@@ -31,6 +31,7 @@ struct winograd {
     int tiles_h, tiles_w;
     long ntiles;
     int nthreads;
+    int tg;          /* tiles per group, forward / backward data */
     float *u_fwd;    /* (16, C, K) */
     float *u_bwd;    /* (16, K, C) or NULL */
     float *scratch;  /* per thread: scratch_floats */
@@ -75,6 +76,7 @@ nnclr_status winograd_create(winograd **out, int n, int c, int h, int w, int k, 
     g->tiles_w = (w + 1) / 2;
     g->ntiles = (long)n * g->tiles_h * g->tiles_w;
     g->nthreads = omp_get_max_threads();
+    g->tg = c + k <= 64 ? 6 : 12;
     g->scratch_floats = (size_t)16 * TG_MAX * (size_t)(c + k);
     g->u_fwd = nnclr_malloc((size_t)16 * c * k * sizeof(float));
     g->u_bwd = need_dx ? nnclr_malloc((size_t)16 * c * k * sizeof(float)) : NULL;
@@ -243,21 +245,31 @@ TARGET static inline __attribute__((always_inline)) void gemm_block(float *m, si
     }
 }
 
-/* M (nt, K) = V (nt, C) x U (C, K) for one tile position. */
+/* M rows (tiles) [t, t + nt_) of one tile position, every column block; nt_ <= 6 a constant
+ * after inlining. */
+#define POS_ROWS(nt_)                                                                              \
+    do {                                                                                           \
+        int j = 0;                                                                                 \
+        for (; j + 16 <= k; j += 16) gemm_block(m + t * ms + j, ms, v + t * vs, vs, u + j, k, c, nt_, 2); \
+        if (j < k) gemm_block(m + t * ms + j, ms, v + t * vs, vs, u + j, k, c, nt_, 1);            \
+    } while (0)
+
+/* M (nt, K) = V (nt, C) x U (C, K) for one tile position: blocks of 6 tiles, then one block of
+ * the remaining 1-5. */
 TARGET static void gemm_pos(float *m, const float *v, const float *u, int nt, int c, int k) {
     size_t vs = (size_t)c, ms = (size_t)k;
     int t = 0;
-    for (; t + 6 <= nt; t += 6) {
-        int j = 0;
-        for (; j + 16 <= k; j += 16) gemm_block(m + t * ms + j, ms, v + t * vs, vs, u + j, k, c, 6, 2);
-        if (j < k) gemm_block(m + t * ms + j, ms, v + t * vs, vs, u + j, k, c, 6, 1);
-    }
-    for (; t < nt; t++) {
-        int j = 0;
-        for (; j + 16 <= k; j += 16) gemm_block(m + t * ms + j, ms, v + t * vs, vs, u + j, k, c, 1, 2);
-        if (j < k) gemm_block(m + t * ms + j, ms, v + t * vs, vs, u + j, k, c, 1, 1);
+    for (; t + 6 <= nt; t += 6) POS_ROWS(6);
+    switch (nt - t) {
+    case 5: POS_ROWS(5); break;
+    case 4: POS_ROWS(4); break;
+    case 3: POS_ROWS(3); break;
+    case 2: POS_ROWS(2); break;
+    case 1: POS_ROWS(1); break;
+    default: break;
     }
 }
+#undef POS_ROWS
 
 /* du (c, K) += V^T (c, nt) x Yh (nt, K) for 6 (or cr < 6) rows of du starting at channel c0,
  * kv vectors of K starting at column j. */
@@ -283,21 +295,31 @@ TARGET static inline __attribute__((always_inline)) void gemm_wblock(float *du, 
     }
 }
 
-/* dU (C, K) += V^T Yh for one tile position. */
+/* du rows [r, r + cr) of one tile position, every column block; cr <= 6 a constant after
+ * inlining. */
+#define WPOS_ROWS(cr)                                                                              \
+    do {                                                                                           \
+        int j = 0;                                                                                 \
+        for (; j + 16 <= k; j += 16) gemm_wblock(du + (size_t)r * k + j, k, v + r, vs, yh + j, ys, nt, cr, 2); \
+        if (j < k) gemm_wblock(du + (size_t)r * k + j, k, v + r, vs, yh + j, ys, nt, cr, 1);       \
+    } while (0)
+
+/* dU (C, K) += V^T Yh for one tile position: blocks of 6 rows of dU, then one block of the
+ * remaining 1-5 (16 channels: 6 + 6 + 4). */
 TARGET static void gemm_wpos(float *du, const float *v, const float *yh, int nt, int c, int k) {
     size_t vs = (size_t)c, ys = (size_t)k;
     int r = 0;
-    for (; r + 6 <= c; r += 6) {
-        int j = 0;
-        for (; j + 16 <= k; j += 16) gemm_wblock(du + (size_t)r * k + j, k, v + r, vs, yh + j, ys, nt, 6, 2);
-        if (j < k) gemm_wblock(du + (size_t)r * k + j, k, v + r, vs, yh + j, ys, nt, 6, 1);
-    }
-    for (; r < c; r++) {
-        int j = 0;
-        for (; j + 16 <= k; j += 16) gemm_wblock(du + (size_t)r * k + j, k, v + r, vs, yh + j, ys, nt, 1, 2);
-        if (j < k) gemm_wblock(du + (size_t)r * k + j, k, v + r, vs, yh + j, ys, nt, 1, 1);
+    for (; r + 6 <= c; r += 6) WPOS_ROWS(6);
+    switch (c - r) {
+    case 5: WPOS_ROWS(5); break;
+    case 4: WPOS_ROWS(4); break;
+    case 3: WPOS_ROWS(3); break;
+    case 2: WPOS_ROWS(2); break;
+    case 1: WPOS_ROWS(1); break;
+    default: break;
     }
 }
+#undef WPOS_ROWS
 
 /* ---- passes */
 
@@ -317,6 +339,7 @@ static void tile_coords(int *tn, int *ty, int *tx, long t0, int nt, int tiles_h,
 /* y (N, K, H, W) = conv3x3(x (N, C, H, W)) with transformed weights u (16, C, K). */
 TARGET static void conv_pass(const winograd *g, float *y, const float *x, const float *u, int c, int k) {
     int h = g->h, w = g->w, tw = g->tiles_w;
+    const int TG = g->tg;
     long ngroups = (g->ntiles + TG - 1) / TG;
     int cb = c / 8, kb = k / 8;
     #pragma omp parallel num_threads(team_size(g))
