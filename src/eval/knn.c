@@ -2,7 +2,7 @@
  * row for the selection, weighted votes per class. See knn.h. */
 #include "eval/knn.h"
 
-#include <cblas.h>
+#include "ops/gemm.h"
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -124,8 +124,7 @@ static void knn_work_block(knn_work *w, const float *query_feat, int i0, int b, 
                            int dim, int k) {
     rows_normalize(w->query, query_feat + (size_t)i0 * dim, b, dim);
     /* sim (b, n_train) = query (b, dim) . train (n_train, dim)^T */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, n_train, dim, 1.0f, w->query, dim,
-                w->train, dim, 0.0f, w->sim, n_train);
+    gemm(0, 1, b, n_train, dim, 1.0f, w->query, dim, w->train, dim, 0.0f, w->sim, n_train);
 #pragma omp parallel for schedule(dynamic, 4)
     for (int r = 0; r < b; r++)
         topk_row(w->nb_sim + (size_t)r * k, w->nb_idx + (size_t)r * k, w->sim + (size_t)r * n_train,

@@ -5,7 +5,7 @@
  * / B; dW (C, D) = dlogits^T x; db = column sums of dlogits. Both GEMMs are OpenBLAS sgemm. */
 #include "eval/linear_probe.h"
 
-#include <cblas.h>
+#include "ops/gemm.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,7 +77,7 @@ static void standardize(float *xtr, int n_train, float *xte, int n_test, int dim
 /* logits: (n, c) = x (n, d) w (c, d)^T + b (c). */
 static void probe_logits(float *logits, const float *x, const float *w, const float *b, int n, int d, int c) {
     for (int i = 0; i < n; i++) memcpy(logits + (size_t)i * c, b, (size_t)c * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, c, d, 1.0f, x, d, w, d, 1.0f, logits, c);
+    gemm(0, 1, n, c, d, 1.0f, x, d, w, d, 1.0f, logits, c);
 }
 
 /* Rank of class y in one row of scores: classes strictly ahead of it (higher score, or equal
@@ -187,8 +187,7 @@ nnclr_status linear_probe_train_eval(const linear_probe_config *cfg,
             }
             loss_sum += batch_loss;
             /* dW (C, D) = dlogits (bs, C)^T x (bs, D) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, C, D, bs, 1.0f, p.logits, C, p.xb, D,
-                        0.0f, p.dw, D);
+            gemm(1, 0, C, D, bs, 1.0f, p.logits, C, p.xb, D, 0.0f, p.dw, D);
             lr = cfg->lr * 0.5 * (1.0 + cos(3.14159265358979323846 * (double)step / total_steps));
             float lrf = (float)lr;
             for (size_t i = 0; i < (size_t)C * D; i++) {

@@ -1,12 +1,12 @@
 /* linear.c - fully connected layer on plain row-major matrices. See linear.h.
  *
  * Data flow position: pooled backbone features -> projector / predictor MLPs (model/heads.c)
- * and the linear probe. Forward and the two matrix products of backward are single OpenBLAS
- * sgemm calls with PyTorch's (OUT, IN) weight layout read transposed in place, so no weight
+ * and the linear probe. Forward and the two matrix products of backward are single gemm()
+ * calls (ops/gemm.h) with PyTorch's (OUT, IN) weight layout read transposed in place, so no weight
  * copy is ever made. The bias gradient is a column sum accumulated in double. */
 #include "ops/linear.h"
 
-#include <cblas.h>
+#include "ops/gemm.h"
 #include <stddef.h>
 
 #include "core/status.h"
@@ -28,7 +28,7 @@ void linear_forward(float *y, const float *x, const float *w, const float *b, in
         beta = 1.0f;
     }
     // y: (N, OUT) = x: (N, IN) . w^T: (IN, OUT)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, beta, y, out);
+    gemm(0, 1, n, out, in, 1.0f, x, in, w, in, beta, y, out);
 }
 
 void linear_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
@@ -37,12 +37,10 @@ void linear_backward(float *dx, float *dw, float *db, const float *dy, const flo
     if (n == 0) return;
     // dx: (N, IN) = dy: (N, OUT) . w: (OUT, IN)
     if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, dy, out, w, in,
-                    0.0f, dx, in);
+        gemm(0, 0, n, in, out, 1.0f, dy, out, w, in, 0.0f, dx, in);
     // dw: (OUT, IN) += dy^T: (OUT, N) . x: (N, IN)
     if (dw)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, dy, out, x, in,
-                    1.0f, dw, in);
+        gemm(1, 0, out, in, n, 1.0f, dy, out, x, in, 1.0f, dw, in);
     if (db) {
         /* db: (OUT) += sum over rows of dy. Rows are walked in order inside each column block,
          * so memory is read sequentially and the sums stay in a small double array. */

@@ -9,7 +9,7 @@
  * normalisation is private here (double norms), matching F.normalize with eps = 1e-12. */
 #include "ssl/loss.h"
 
-#include <cblas.h>
+#include "ops/gemm.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +54,7 @@ static void rows_normalize_backward(float *dx, const float *dy, const float *y, 
 static void direction(double *loss, double *pos, float *dah, float *dph, float *logits,
                       const float *ah, const float *ph, int n, int d, float tau) {
     float inv_tau = 1.0f / tau;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, d, inv_tau, ah, d, ph, d, 0.0f,
-                logits, n);
+    gemm(0, 1, n, n, d, inv_tau, ah, d, ph, d, 0.0f, logits, n);
     double w = 0.5 / n, lsum = 0, psum = 0;
     for (int i = 0; i < n; i++) {
         float *li = logits + (size_t)i * n;
@@ -74,10 +73,8 @@ static void direction(double *loss, double *pos, float *dah, float *dph, float *
     *pos += 0.5 * psum / n;
     if (!dah) return;
     /* logits now holds G. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, d, n, inv_tau, logits, n, ph, d, 0.0f,
-                dah, d);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, d, n, inv_tau, logits, n, ah, d, 0.0f,
-                dph, d);
+    gemm(0, 0, n, d, n, inv_tau, logits, n, ph, d, 0.0f, dah, d);
+    gemm(1, 0, n, d, n, inv_tau, logits, n, ah, d, 0.0f, dph, d);
 }
 
 nnclr_status nnclr_loss_forward_backward(float *dp1, float *dp2, float *da1, float *da2,
