@@ -147,14 +147,15 @@ TARGET static inline void input_tile(float *v, size_t vs, const float *x, int n,
         const float *p = img + ((size_t)y0 * w + x0) * 8;
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++) d[i][j] = _mm256_loadu_ps(p + ((size_t)i * w + j) * 8);
-    } else {
+    } else { /* border: load a clamped (valid) pixel and mask it to 0, no branches */
         for (int i = 0; i < 4; i++) {
-            int yy = y0 + i;
+            int yy = y0 + i, yok = yy >= 0 && yy < h;
+            int yc = yy < 0 ? 0 : yy >= h ? h - 1 : yy;
             for (int j = 0; j < 4; j++) {
-                int xx = x0 + j;
-                d[i][j] = (yy >= 0 && yy < h && xx >= 0 && xx < w)
-                              ? _mm256_loadu_ps(img + ((size_t)yy * w + xx) * 8)
-                              : _mm256_setzero_ps();
+                int xx = x0 + j, ok = yok && xx >= 0 && xx < w;
+                int xc = xx < 0 ? 0 : xx >= w ? w - 1 : xx;
+                __m256 mask = _mm256_castsi256_ps(_mm256_set1_epi32(-ok));
+                d[i][j] = _mm256_and_ps(_mm256_loadu_ps(img + ((size_t)yc * w + xc) * 8), mask);
             }
         }
     }
