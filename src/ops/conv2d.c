@@ -317,10 +317,7 @@ nnclr_status conv2d_forward(conv2d *c, float *y, const float *x) {
         pad_gray_input(c->xpad, x, c->cfg.n, c->cfg.ih, c->cfg.iw);
         x = c->xpad;
     }
-    if (c->wino) {
-        winograd_forward(c->wino, y, x);
-        return NNCLR_OK;
-    }
+    if (c->wino) return winograd_forward(c->wino, y, x);
     NNCLR_TRY(mem_point(c->x, x));
     NNCLR_TRY(mem_point(c->y, y));
     dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->x}, {DNNL_ARG_WEIGHTS, c->w_fwd}, {DNNL_ARG_DST, c->y}};
@@ -333,9 +330,8 @@ nnclr_status conv2d_backward(conv2d *c, float *dx, float *dw, const float *dy, c
     if (dx && !c->prepared)
         return nnclr_fail(NNCLR_ERR_ARG, "conv2d_backward called before conv2d_prepare");
     if (c->wino) {
-        if (dx) winograd_backward_data(c->wino, dx, dy);
-        if (dw) winograd_backward_weights(c->wino, dw, dy, x);
-        return NNCLR_OK;
+        if (dx) NNCLR_TRY(winograd_backward_data(c->wino, dx, dy));
+        return dw ? winograd_backward_weights(c->wino, dw, dy, x) : NNCLR_OK;
     }
     NNCLR_TRY(mem_point(c->dy, dy));
     if (dx) {

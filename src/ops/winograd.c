@@ -10,6 +10,7 @@
 #include "ops/winograd.h"
 
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/status.h"
@@ -34,10 +35,33 @@ struct winograd {
     int tg;          /* tiles per group, forward / backward data */
     float *u_fwd;    /* (16, C, K) */
     float *u_bwd;    /* (16, K, C) or NULL */
-    float *scratch;  /* per thread: scratch_floats */
-    size_t scratch_floats;
-    float *du;       /* per thread: (16, C, K) */
+    size_t scratch_floats; /* per thread: V and M (or Yh) of one group */
 };
+
+/* Scratch of a pass (per thread: V and M or Yh, then dU for backward weights) comes from one
+ * process-wide pool, grown on demand and held for the duration of the pass: the layers of a
+ * network run one after another, so one pool serves them all (ResNet-18 at 512 channels would
+ * otherwise keep 16 MB of dU per thread in every layer). */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static float *pool;
+static size_t pool_floats;
+
+/* The pool, locked, at least `floats` long; NULL (and unlocked) when it cannot grow. */
+static float *pool_acquire(size_t floats) {
+    pthread_mutex_lock(&pool_lock);
+    if (floats > pool_floats) {
+        free(pool);
+        pool = nnclr_malloc(floats * sizeof(float));
+        pool_floats = pool ? floats : 0;
+        if (!pool) {
+            pthread_mutex_unlock(&pool_lock);
+            return NULL;
+        }
+    }
+    return pool;
+}
+
+static void pool_release(void) { pthread_mutex_unlock(&pool_lock); }
 
 int winograd_supported(int c, int k) {
 #ifdef WINOGRAD_X86
@@ -60,8 +84,6 @@ void winograd_free(winograd *g) {
     if (!g) return;
     free(g->u_fwd);
     free(g->u_bwd);
-    free(g->scratch);
-    free(g->du);
     free(g);
 }
 
@@ -80,9 +102,7 @@ nnclr_status winograd_create(winograd **out, int n, int c, int h, int w, int k, 
     g->scratch_floats = (size_t)16 * TG_MAX * (size_t)(c + k);
     g->u_fwd = nnclr_malloc((size_t)16 * c * k * sizeof(float));
     g->u_bwd = need_dx ? nnclr_malloc((size_t)16 * c * k * sizeof(float)) : NULL;
-    g->scratch = nnclr_malloc((size_t)g->nthreads * g->scratch_floats * sizeof(float));
-    g->du = nnclr_malloc((size_t)g->nthreads * 16 * c * k * sizeof(float));
-    if (!g->u_fwd || (need_dx && !g->u_bwd) || !g->scratch || !g->du) {
+    if (!g->u_fwd || (need_dx && !g->u_bwd)) {
         winograd_free(g);
         return NNCLR_ERR_NOMEM;
     }
@@ -338,14 +358,14 @@ static void tile_coords(int *tn, int *ty, int *tx, long t0, int nt, int tiles_h,
 }
 
 /* y (N, K, H, W) = conv3x3(x (N, C, H, W)) with transformed weights u (16, C, K). */
-TARGET static void conv_pass(const winograd *g, float *y, const float *x, const float *u, int c, int k) {
+TARGET static void conv_pass(const winograd *g, float *scratch, float *y, const float *x, const float *u, int c, int k) {
     int h = g->h, w = g->w, tw = g->tiles_w;
     const int TG = g->tg;
     long ngroups = (g->ntiles + TG - 1) / TG;
     int cb = c / 8, kb = k / 8;
     #pragma omp parallel num_threads(team_size(g))
     {
-        float *v = g->scratch + (size_t)omp_get_thread_num() * g->scratch_floats; /* (16, TG, c) */
+        float *v = scratch + (size_t)omp_get_thread_num() * g->scratch_floats; /* (16, TG, c) */
         float *m = v + (size_t)16 * TG * c;                                       /* (16, TG, k) */
         #pragma omp for schedule(dynamic, 1)
         for (long grp = 0; grp < ngroups; grp++) {
@@ -365,7 +385,7 @@ TARGET static void conv_pass(const winograd *g, float *y, const float *x, const 
     }
 }
 
-TARGET static void weights_pass(winograd *g, float *dw, const float *dy, const float *x) {
+TARGET static void weights_pass(const winograd *g, float *scratch, float *dw, const float *dy, const float *x) {
     int h = g->h, w = g->w, tw = g->tiles_w;
     int c = g->c, k = g->k, cb = c / 8, kb = k / 8;
     long ngroups = (g->ntiles + TGW - 1) / TGW;
@@ -376,9 +396,9 @@ TARGET static void weights_pass(winograd *g, float *dw, const float *dy, const f
         int tid = omp_get_thread_num(), nth = omp_get_num_threads();
         #pragma omp single
         team = nth;
-        float *v = g->scratch + (size_t)tid * g->scratch_floats; /* (16, TGW, c) */
+        float *v = scratch + (size_t)tid * g->scratch_floats; /* (16, TGW, c) */
         float *yh = v + (size_t)16 * TGW * c;                    /* (16, TGW, k) */
-        float *du = g->du + (size_t)tid * 16 * plane;            /* (16, c, k) */
+        float *du = scratch + (size_t)g->nthreads * g->scratch_floats + (size_t)tid * 16 * plane; /* (16, c, k) */
         memset(du, 0, 16 * plane * sizeof(float));
         long lo = ngroups * tid / nth, hi = ngroups * (tid + 1) / nth;
         for (long grp = lo; grp < hi; grp++) {
@@ -397,9 +417,9 @@ TARGET static void weights_pass(winograd *g, float *dw, const float *dy, const f
         }
     }
     /* Sum the threads' dU in thread order, then dg = G^T dU G into dw (K, C, 3, 3). */
-    float *du = g->du;
+    float *du = scratch + (size_t)g->nthreads * g->scratch_floats;
     for (int t = 1; t < team; t++) {
-        const float *o = g->du + (size_t)t * 16 * plane;
+        const float *o = du + (size_t)t * 16 * plane;
         for (size_t i = 0; i < 16 * plane; i++) du[i] += o[i];
     }
     for (int ci = 0; ci < c; ci++)
@@ -421,26 +441,47 @@ TARGET static void weights_pass(winograd *g, float *dw, const float *dy, const f
 }
 #endif
 
-void winograd_forward(winograd *g, float *y, const float *x) {
+/* Floats of pool a pass needs: per-thread group scratch, and dU per thread for weights. */
+static size_t pass_floats(const winograd *g, int weights) {
+    return (size_t)g->nthreads * (g->scratch_floats + (weights ? (size_t)16 * g->c * g->k : 0));
+}
+
+nnclr_status winograd_forward(winograd *g, float *y, const float *x) {
 #ifdef WINOGRAD_X86
-    conv_pass(g, y, x, g->u_fwd, g->c, g->k);
+    float *scratch = pool_acquire(pass_floats(g, 0));
+    if (!scratch) return NNCLR_ERR_NOMEM;
+    conv_pass(g, scratch, y, x, g->u_fwd, g->c, g->k);
+    pool_release();
+    return NNCLR_OK;
 #else
     (void)g, (void)y, (void)x;
+    return nnclr_fail(NNCLR_ERR_ARG, "winograd: not built for this CPU");
 #endif
 }
 
-void winograd_backward_data(winograd *g, float *dx, const float *dy) {
+nnclr_status winograd_backward_data(winograd *g, float *dx, const float *dy) {
+    if (!g->u_bwd) return nnclr_fail(NNCLR_ERR_ARG, "winograd_backward_data: made with need_dx = 0");
 #ifdef WINOGRAD_X86
-    conv_pass(g, dx, dy, g->u_bwd, g->k, g->c);
+    float *scratch = pool_acquire(pass_floats(g, 0));
+    if (!scratch) return NNCLR_ERR_NOMEM;
+    conv_pass(g, scratch, dx, dy, g->u_bwd, g->k, g->c);
+    pool_release();
+    return NNCLR_OK;
 #else
-    (void)g, (void)dx, (void)dy;
+    (void)dx, (void)dy;
+    return nnclr_fail(NNCLR_ERR_ARG, "winograd: not built for this CPU");
 #endif
 }
 
-void winograd_backward_weights(winograd *g, float *dw, const float *dy, const float *x) {
+nnclr_status winograd_backward_weights(winograd *g, float *dw, const float *dy, const float *x) {
 #ifdef WINOGRAD_X86
-    weights_pass(g, dw, dy, x);
+    float *scratch = pool_acquire(pass_floats(g, 1));
+    if (!scratch) return NNCLR_ERR_NOMEM;
+    weights_pass(g, scratch, dw, dy, x);
+    pool_release();
+    return NNCLR_OK;
 #else
     (void)g, (void)dw, (void)dy, (void)x;
+    return nnclr_fail(NNCLR_ERR_ARG, "winograd: not built for this CPU");
 #endif
 }

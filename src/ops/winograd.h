@@ -42,11 +42,14 @@ void winograd_free(winograd *g);
 
 /* w: (K, C, 3, 3) plain. Transforms the weights used by the following calls. */
 void winograd_prepare(winograd *g, const float *w);
+/* The passes take their scratch from one process-wide pool (grown on first use, then reused by
+ * every layer); NNCLR_ERR_NOMEM when it cannot grow. Calls from several threads at once are
+ * serialised on that pool. */
 /* y: (N, K, H, W) nChw8c, overwritten. x: (N, C, H, W) nChw8c. */
-void winograd_forward(winograd *g, float *y, const float *x);
-/* dx: (N, C, H, W) nChw8c, overwritten. dy: (N, K, H, W) nChw8c. */
-void winograd_backward_data(winograd *g, float *dx, const float *dy);
+nnclr_status winograd_forward(winograd *g, float *y, const float *x);
+/* dx: (N, C, H, W) nChw8c, overwritten. dy: (N, K, H, W) nChw8c. Needs need_dx at create. */
+nnclr_status winograd_backward_data(winograd *g, float *dx, const float *dy);
 /* dw: (K, C, 3, 3) plain, ACCUMULATED (+=). dy: (N, K, H, W), x: (N, C, H, W), nChw8c. */
-void winograd_backward_weights(winograd *g, float *dw, const float *dy, const float *x);
+nnclr_status winograd_backward_weights(winograd *g, float *dw, const float *dy, const float *x);
 
 #endif
