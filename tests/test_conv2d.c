@@ -10,6 +10,7 @@
  *   finite differences (h = 1e-2, loss sum(dy * y) accumulated in double; the conv is linear,
  *   so only float32 rounding of y separates the two): |fd - g| <= 1e-3 max(1, |g|). */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,6 +257,14 @@ static void fd_case(const char *name, conv2d_config g) {
 
 /* ---- Winograd against oneDNN's direct kernels */
 
+/* max |got - ref| / max |ref| (1 when ref is all zero and got is not). */
+static double max_rel_diff(const float *got, const float *ref, size_t n) {
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(ref[i]));
+    for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)got[i] - ref[i]));
+    return scale > 0 ? worst / scale : (worst > 0 ? 1.0 : 0.0);
+}
+
 /* y, dx and dw of one random problem from both algorithms; |wino - direct| <= 2e-5 (4e-5 for
  * dw, a longer sum) relative to the largest |direct| value of that tensor. */
 static void winograd_vs_direct(int n, int c, int h, int w, int k) {
@@ -299,6 +308,67 @@ static void winograd_vs_direct(int n, int c, int h, int w, int k) {
         free(y[a]); free(dx[a]); free(dw[a]);
     }
     free(x); free(dy); free(wt);
+}
+
+/* Made with one thread, run with two (and the reverse): the pass uses the threads of the call. */
+static void winograd_thread_change(void) {
+    int saved = omp_get_max_threads();
+    conv2d_config g = {3, 16, 12, 10, 32, 3, 1, 1, 0, 1, CONV2D_ALGO_DIRECT};
+    conv2d *ref = NULL, *wg[2] = {NULL, NULL};
+    int ok = conv2d_create(&ref, &g) == NNCLR_OK;
+    g.algo = CONV2D_ALGO_WINOGRAD;
+    omp_set_num_threads(1);
+    ok = ok && conv2d_create(&wg[0], &g) == NNCLR_OK;
+    omp_set_num_threads(2);
+    ok = ok && conv2d_create(&wg[1], &g) == NNCLR_OK;
+    if (!check_true("winograd thread change: create", ok)) {
+        omp_set_num_threads(saved);
+        return;
+    }
+    size_t xs = dnn_act_size(g.n, g.ic, g.ih, g.iw), ys = dnn_act_size(g.n, g.oc, g.ih, g.iw);
+    size_t ws = (size_t)g.oc * g.ic * 9;
+    float *x = alloc_floats(xs), *dy = alloc_floats(ys), *w = alloc_floats(ws);
+    float *y0 = alloc_floats(ys), *dx0 = alloc_floats(xs), *dw0 = alloc_floats(ws);
+    float *y = alloc_floats(ys), *dx = alloc_floats(xs), *dw = alloc_floats(ws);
+    fill_uniform(x, xs, 31);
+    fill_uniform(dy, ys, 32);
+    fill_uniform(w, ws, 33);
+    ok = conv2d_prepare(ref, w) == NNCLR_OK && conv2d_forward(ref, y0, x) == NNCLR_OK &&
+         conv2d_backward(ref, dx0, dw0, dy, x) == NNCLR_OK;
+    for (int a = 0; a < 2; a++) {
+        omp_set_num_threads(a == 0 ? 2 : 1); /* the other count than at creation */
+        memset(dw, 0, ws * sizeof(float));
+        ok = ok && conv2d_prepare(wg[a], w) == NNCLR_OK && conv2d_forward(wg[a], y, x) == NNCLR_OK &&
+             conv2d_backward(wg[a], dx, dw, dy, x) == NNCLR_OK;
+        char what[128];
+        snprintf(what, sizeof what, "winograd made with %d thread(s), run with %d: y, dx, dw match direct",
+                 a + 1, a == 0 ? 2 : 1);
+        check_true(what, ok && max_rel_diff(y, y0, ys) <= 2e-5 && max_rel_diff(dx, dx0, xs) <= 2e-5 &&
+                             max_rel_diff(dw, dw0, ws) <= 4e-5);
+    }
+    omp_set_num_threads(saved);
+    conv2d_free(ref);
+    conv2d_free(wg[0]);
+    conv2d_free(wg[1]);
+    free(x); free(dy); free(w); free(y0); free(dx0); free(dw0); free(y); free(dx); free(dw);
+}
+
+/* CONV2D_ALGO_AUTO: oneDNN at 16 channels, Winograd from 32 (unless NNCLR_CONV_ALGO says
+ * otherwise for this process). */
+static void auto_choice(void) {
+    if (getenv("NNCLR_CONV_ALGO")) {
+        printf("note: NNCLR_CONV_ALGO is set, the default choice is not checked\n");
+        return;
+    }
+    conv2d *a = NULL, *b = NULL;
+    int ok = conv2d_create(&a, &(conv2d_config){2, 16, 8, 8, 16, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO}) == NNCLR_OK &&
+             conv2d_create(&b, &(conv2d_config){2, 32, 8, 8, 32, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO}) == NNCLR_OK;
+    check_true("auto: 16 channels run on oneDNN's jit kernels",
+               ok && strncmp(conv2d_impl_name(a, 0), "jit", 3) == 0);
+    check_true("auto: 32 channels run on the Winograd kernels",
+               ok && strncmp(conv2d_impl_name(b, 0), "winograd", 8) == 0);
+    conv2d_free(a);
+    conv2d_free(b);
 }
 
 /* ---- errors */
@@ -360,6 +430,15 @@ int main(void) {
         winograd_vs_direct(3, 32, 16, 16, 32);
         winograd_vs_direct(5, 64, 8, 8, 64);
         winograd_vs_direct(2, 16, 9, 7, 40);
+        /* Tile counts leaving every remainder of the 6-tile blocks (1, 9, 15 tiles), and images
+         * of one or two pixels. */
+        winograd_vs_direct(1, 8, 1, 1, 8);
+        winograd_vs_direct(1, 16, 5, 5, 24);
+        winograd_vs_direct(1, 8, 5, 10, 16);
+        winograd_vs_direct(2, 8, 1, 7, 8);
+        winograd_vs_direct(1, 16, 2, 2, 24);
+        winograd_thread_change();
+        auto_choice();
     } else {
         printf("note: no AVX2 + FMA on this CPU, the Winograd kernels are not used or tested\n");
     }

@@ -17,6 +17,7 @@
  * input and weights live in owned buffers; the extra channels' weight gradient is dropped. */
 #include "ops/conv2d.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,15 +137,18 @@ static nnclr_status conv2d_check_config(const conv2d_config *g) {
     return NNCLR_OK;
 }
 
-/* The process-wide choice for CONV2D_ALGO_AUTO: NNCLR_CONV_ALGO, read once. */
+/* The process-wide choice for CONV2D_ALGO_AUTO: NNCLR_CONV_ALGO, read once ("direct",
+ * "winograd"; anything else means auto). */
+static pthread_once_t algo_once = PTHREAD_ONCE_INIT;
+static int env_algo = CONV2D_ALGO_AUTO;
+static void read_env_algo(void) {
+    const char *e = getenv("NNCLR_CONV_ALGO");
+    env_algo = e && !strcmp(e, "direct") ? CONV2D_ALGO_DIRECT
+             : e && !strcmp(e, "winograd") ? CONV2D_ALGO_WINOGRAD : CONV2D_ALGO_AUTO;
+}
 static int auto_algo(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        const char *e = getenv("NNCLR_CONV_ALGO");
-        cached = e && !strcmp(e, "direct") ? CONV2D_ALGO_DIRECT
-               : e && !strcmp(e, "winograd") ? CONV2D_ALGO_WINOGRAD : CONV2D_ALGO_AUTO;
-    }
-    return cached;
+    pthread_once(&algo_once, read_env_algo);
+    return env_algo;
 }
 
 /* 1 when this convolution runs on the Winograd kernels; a failure when WINOGRAD was asked for a

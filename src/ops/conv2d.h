@@ -22,10 +22,11 @@ typedef struct {
 
 /* AUTO: Winograd F(2x2, 3x3) (ops/winograd.h) for 3x3 / stride 1 / pad 1 convolutions of
  * blocked input with at least 32 input and output channels (multiples of 8) on AVX2 + FMA,
- * oneDNN's direct kernels otherwise; the environment variable NNCLR_CONV_ALGO=direct|winograd|auto overrides
- * AUTO for the whole process (benchmarks, comparisons). DIRECT: always oneDNN. WINOGRAD:
- * Winograd whenever the shape qualifies (channels multiples of 8, 16 included; the variable's
- * "winograd" means the same), an NNCLR_ERR_ARG failure otherwise. */
+ * oneDNN's direct kernels otherwise. The environment variable NNCLR_CONV_ALGO changes what
+ * AUTO means for the whole process (benchmarks, comparisons): "direct" = oneDNN everywhere,
+ * "winograd" = Winograd for every shape that qualifies (16 channels included) and oneDNN for the
+ * others; unset or any other value = the rule above. DIRECT: always oneDNN. WINOGRAD: Winograd,
+ * or an NNCLR_ERR_ARG failure when the shape does not qualify. */
 enum { CONV2D_ALGO_AUTO = 0, CONV2D_ALGO_DIRECT = 1, CONV2D_ALGO_WINOGRAD = 2 };
 
 /* Fails with NNCLR_ERR_ARG on sizes <= 0, pad < 0, pad >= k, or k larger than the padded

@@ -12,7 +12,13 @@
 #define GEMM_ROW_ALIGN 16
 
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-static void blas_single_thread(void) { openblas_set_num_threads(1); }
+/* With OpenBLAS's OpenMP build, openblas_set_num_threads also sets OpenMP's thread count for
+ * the calling thread: keep nnclr's. */
+static void blas_single_thread(void) {
+    int nt = omp_get_max_threads();
+    openblas_set_num_threads(1);
+    omp_set_num_threads(nt);
+}
 
 static void gemm_block(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                        int lda, const float *b, int ldb, float beta, float *c, int ldc) {

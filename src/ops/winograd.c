@@ -5,7 +5,7 @@
  *   V[pos][t][c]      transformed input tiles of one group of TG tiles
  *   M[pos][t][k]      their products, before the output transform
  * Tiles are numbered over (image, tile row, tile column) and cut into groups of TG; threads take
- * whole groups. Backward weights gives each thread a contiguous share of the groups and its own
+ * whole groups; a pass uses as many threads as OpenMP would at the call. Backward weights gives each thread a contiguous share of the groups and its own
  * dU, summed in thread order at the end, so the result does not change from run to run. */
 #include "ops/winograd.h"
 
@@ -31,7 +31,6 @@ struct winograd {
     int n, c, h, w, k, need_dx;
     int tiles_h, tiles_w;
     long ntiles;
-    int nthreads;
     int tg;          /* tiles per group, forward / backward data */
     float *u_fwd;    /* (16, C, K) */
     float *u_bwd;    /* (16, K, C) or NULL */
@@ -63,14 +62,19 @@ static float *pool_acquire(size_t floats) {
 
 static void pool_release(void) { pthread_mutex_unlock(&pool_lock); }
 
+#ifdef WINOGRAD_X86
+static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
+static int cpu_ok;
+static void cpu_detect(void) {
+    __builtin_cpu_init();
+    cpu_ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+
 int winograd_supported(int c, int k) {
 #ifdef WINOGRAD_X86
-    static int cpu = -1;
-    if (cpu < 0) {
-        __builtin_cpu_init();
-        cpu = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cpu && c >= 8 && k >= 8 && c % 8 == 0 && k % 8 == 0;
+    pthread_once(&cpu_once, cpu_detect);
+    return cpu_ok && c >= 8 && k >= 8 && c % 8 == 0 && k % 8 == 0;
 #else
     (void)c;
     (void)k;
@@ -97,7 +101,6 @@ nnclr_status winograd_create(winograd **out, int n, int c, int h, int w, int k, 
     g->tiles_h = (h + 1) / 2;
     g->tiles_w = (w + 1) / 2;
     g->ntiles = (long)n * g->tiles_h * g->tiles_w;
-    g->nthreads = omp_get_max_threads();
     g->tg = c + k <= 64 ? 6 : 12;
     g->scratch_floats = (size_t)16 * TG_MAX * (size_t)(c + k);
     g->u_fwd = nnclr_malloc((size_t)16 * c * k * sizeof(float));
@@ -146,11 +149,6 @@ void winograd_prepare(winograd *g, const float *w) {
 }
 
 #ifdef WINOGRAD_X86
-/* Threads for a pass: as many as OpenMP would use now, at most the scratch made at creation. */
-static int team_size(const winograd *g) {
-    int t = omp_get_max_threads();
-    return t < g->nthreads ? t : g->nthreads;
-}
 
 #define TARGET __attribute__((target("avx2,fma")))
 
@@ -358,12 +356,15 @@ static void tile_coords(int *tn, int *ty, int *tx, long t0, int nt, int tiles_h,
 }
 
 /* y (N, K, H, W) = conv3x3(x (N, C, H, W)) with transformed weights u (16, C, K). */
-TARGET static void conv_pass(const winograd *g, float *scratch, float *y, const float *x, const float *u, int c, int k) {
+/* The passes run on nth threads (OpenMP's count at the call); scratch holds nth per-thread
+ * blocks of scratch_floats (then nth dU blocks for weights). */
+TARGET static void conv_pass(const winograd *g, int nth, float *scratch, float *y, const float *x, const float *u,
+                             int c, int k) {
     int h = g->h, w = g->w, tw = g->tiles_w;
     const int TG = g->tg;
     long ngroups = (g->ntiles + TG - 1) / TG;
     int cb = c / 8, kb = k / 8;
-    #pragma omp parallel num_threads(team_size(g))
+    #pragma omp parallel num_threads(nth)
     {
         float *v = scratch + (size_t)omp_get_thread_num() * g->scratch_floats; /* (16, TG, c) */
         float *m = v + (size_t)16 * TG * c;                                       /* (16, TG, k) */
@@ -385,22 +386,23 @@ TARGET static void conv_pass(const winograd *g, float *scratch, float *y, const 
     }
 }
 
-TARGET static void weights_pass(const winograd *g, float *scratch, float *dw, const float *dy, const float *x) {
+TARGET static void weights_pass(const winograd *g, int nth, float *scratch, float *dw, const float *dy,
+                                const float *x) {
     int h = g->h, w = g->w, tw = g->tiles_w;
     int c = g->c, k = g->k, cb = c / 8, kb = k / 8;
     long ngroups = (g->ntiles + TGW - 1) / TGW;
     size_t plane = (size_t)c * k;
     int team = 1;
-    #pragma omp parallel num_threads(team_size(g))
+    #pragma omp parallel num_threads(nth)
     {
-        int tid = omp_get_thread_num(), nth = omp_get_num_threads();
+        int tid = omp_get_thread_num(), cnt = omp_get_num_threads();
         #pragma omp single
-        team = nth;
+        team = cnt;
         float *v = scratch + (size_t)tid * g->scratch_floats; /* (16, TGW, c) */
         float *yh = v + (size_t)16 * TGW * c;                    /* (16, TGW, k) */
-        float *du = scratch + (size_t)g->nthreads * g->scratch_floats + (size_t)tid * 16 * plane; /* (16, c, k) */
+        float *du = scratch + (size_t)nth * g->scratch_floats + (size_t)tid * 16 * plane; /* (16, c, k) */
         memset(du, 0, 16 * plane * sizeof(float));
-        long lo = ngroups * tid / nth, hi = ngroups * (tid + 1) / nth;
+        long lo = ngroups * tid / cnt, hi = ngroups * (tid + 1) / cnt;
         for (long grp = lo; grp < hi; grp++) {
             long t0 = grp * TGW;
             int nt = (int)(g->ntiles - t0 < TGW ? g->ntiles - t0 : TGW);
@@ -417,7 +419,7 @@ TARGET static void weights_pass(const winograd *g, float *scratch, float *dw, co
         }
     }
     /* Sum the threads' dU in thread order, then dg = G^T dU G into dw (K, C, 3, 3). */
-    float *du = scratch + (size_t)g->nthreads * g->scratch_floats;
+    float *du = scratch + (size_t)nth * g->scratch_floats;
     for (int t = 1; t < team; t++) {
         const float *o = du + (size_t)t * 16 * plane;
         for (size_t i = 0; i < 16 * plane; i++) du[i] += o[i];
@@ -441,16 +443,18 @@ TARGET static void weights_pass(const winograd *g, float *scratch, float *dw, co
 }
 #endif
 
-/* Floats of pool a pass needs: per-thread group scratch, and dU per thread for weights. */
-static size_t pass_floats(const winograd *g, int weights) {
-    return (size_t)g->nthreads * (g->scratch_floats + (weights ? (size_t)16 * g->c * g->k : 0));
+/* Floats of pool a pass on nth threads needs: per-thread group scratch, and dU per thread for
+ * weights. */
+static size_t pass_floats(const winograd *g, int nth, int weights) {
+    return (size_t)nth * (g->scratch_floats + (weights ? (size_t)16 * g->c * g->k : 0));
 }
 
 nnclr_status winograd_forward(winograd *g, float *y, const float *x) {
 #ifdef WINOGRAD_X86
-    float *scratch = pool_acquire(pass_floats(g, 0));
+    int nth = omp_get_max_threads();
+    float *scratch = pool_acquire(pass_floats(g, nth, 0));
     if (!scratch) return NNCLR_ERR_NOMEM;
-    conv_pass(g, scratch, y, x, g->u_fwd, g->c, g->k);
+    conv_pass(g, nth, scratch, y, x, g->u_fwd, g->c, g->k);
     pool_release();
     return NNCLR_OK;
 #else
@@ -462,9 +466,10 @@ nnclr_status winograd_forward(winograd *g, float *y, const float *x) {
 nnclr_status winograd_backward_data(winograd *g, float *dx, const float *dy) {
     if (!g->u_bwd) return nnclr_fail(NNCLR_ERR_ARG, "winograd_backward_data: made with need_dx = 0");
 #ifdef WINOGRAD_X86
-    float *scratch = pool_acquire(pass_floats(g, 0));
+    int nth = omp_get_max_threads();
+    float *scratch = pool_acquire(pass_floats(g, nth, 0));
     if (!scratch) return NNCLR_ERR_NOMEM;
-    conv_pass(g, scratch, dx, dy, g->u_bwd, g->k, g->c);
+    conv_pass(g, nth, scratch, dx, dy, g->u_bwd, g->k, g->c);
     pool_release();
     return NNCLR_OK;
 #else
@@ -475,9 +480,10 @@ nnclr_status winograd_backward_data(winograd *g, float *dx, const float *dy) {
 
 nnclr_status winograd_backward_weights(winograd *g, float *dw, const float *dy, const float *x) {
 #ifdef WINOGRAD_X86
-    float *scratch = pool_acquire(pass_floats(g, 1));
+    int nth = omp_get_max_threads();
+    float *scratch = pool_acquire(pass_floats(g, nth, 1));
     if (!scratch) return NNCLR_ERR_NOMEM;
-    weights_pass(g, scratch, dw, dy, x);
+    weights_pass(g, nth, scratch, dw, dy, x);
     pool_release();
     return NNCLR_OK;
 #else

@@ -16,8 +16,8 @@
  * products, then dg = G^T dU G.
  *
  * The result differs from a direct convolution by rounding only (the transforms have small
- * integer and 1/2 coefficients): relative error about 1e-6, checked in tests/test_winograd.c
- * against oneDNN's direct kernels and a naive loop. */
+ * integer and 1/2 coefficients): relative error about 1e-6, checked in tests/test_conv2d.c
+ * against PyTorch fixtures, finite differences and oneDNN's direct kernels. */
 #ifndef NNCLR_OPS_WINOGRAD_H
 #define NNCLR_OPS_WINOGRAD_H
 
