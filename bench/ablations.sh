@@ -4,7 +4,7 @@
 # thread on the 2-core Zen 3 of docs/RESULTS.md), appended to runs/results.md by bench/results.sh.
 #
 #   bash bench/ablations.sh [ROW...]     ROW: q4096 q16384 q65536 top5 nopred croponly simclr
-#                                        (default: all but simclr, whose comparison is the main pair)
+#                                        simclr-croponly (default: the NNCLR rows)
 #
 # q4096 is the small preset itself (queue 4,096, top-1, predictor, full augmentation): the
 # reference row the others differ from by one flag. Rows run one after another with

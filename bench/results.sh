@@ -5,6 +5,7 @@
 #   bash bench/results.sh cifar-main MINUTES [nn|self]      NNCLR on CIFAR-10 (self: SimCLR baseline)
 #   bash bench/results.sh cifar-simclr MINUTES              = cifar-main MINUTES self
 #   bash bench/results.sh cifar-ablation NAME MINUTES       NAME: q4096 q16384 q65536 top5 nopred croponly simclr
+#                                                           simclr-croponly
 #   bash bench/results.sh fmnist-long MINUTES               NNCLR on Fashion-MNIST
 #   bash bench/results.sh torch MINUTES [cifar10|fashion-mnist] [nn|self]
 #                                                           bench/torch_nnclr_train.py, the same recipe in PyTorch
@@ -407,7 +408,8 @@ case $1 in
       nopred) abl=(--no-predictor) ;;
       croponly) abl=(--augment crop-only) ;;
       simclr) abl=(--positive self) ;;
-      *) die "unknown ablation '$2' (q4096 q16384 q65536 top5 nopred croponly simclr)" ;;
+      simclr-croponly) abl=(--positive self --augment crop-only) ;;
+      *) die "unknown ablation '$2' (q4096 q16384 q65536 top5 nopred croponly simclr simclr-croponly)" ;;
     esac
     nnclr_row "cifar-$2" "$3" cifar10 "${abl[@]}"
     ;;
