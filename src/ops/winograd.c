@@ -5,8 +5,9 @@
  *   V[pos][t][c]      transformed input tiles of one group of TG tiles
  *   M[pos][t][k]      their products, before the output transform
  * Tiles are numbered over (image, tile row, tile column) and cut into groups of TG; threads take
- * whole groups; a pass uses as many threads as OpenMP would at the call. Backward weights gives each thread a contiguous share of the groups and its own
- * dU, summed in thread order at the end, so the result does not change from run to run. */
+ * whole groups; a pass uses as many threads as OpenMP would at the call. Backward weights gives
+ * each thread a contiguous share of the groups and its own dU, summed in thread order at the
+ * end, so the result does not change from run to run. */
 #include "ops/winograd.h"
 
 #include <omp.h>
