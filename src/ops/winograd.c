@@ -244,102 +244,71 @@ TARGET static inline void grad_tile(float *yh, size_t ys, const float *dy, int n
 
 /* ---- the 16 matrix products */
 
-/* m (nt, 8 kv) = v (nt, c) x u (c, 8 kv) for nt <= 6 rows, kv = 1 or 2 vectors; row strides
- * vs, us, ms. Inlined with constant nt and kv so the accumulators stay in registers. */
-TARGET static inline __attribute__((always_inline)) void gemm_block(float *m, size_t ms, const float *v, size_t vs,
-                                                             const float *u, size_t us, int c, int nt, int kv) {
+/* out (rows, 8 kv) (+)= A (rows, len) x B (len, 8 kv) for rows <= 6 and kv = 1 or 2 vectors:
+ * element (r, i) of A at a[r * ar + i * ai], row i of B at b + i * bs, row r of out at
+ * out + r * os; add = 0 overwrites out, 1 adds to it. Inlined with constant rows, kv and add
+ * so the accumulators stay in registers. Both products of the file are this kernel: forward
+ * M = V U (A = V read by rows, add 0) and backward weights dU += V^T Yh (A = V read by
+ * columns, add 1). */
+TARGET static inline __attribute__((always_inline)) void fma_block(float *out, size_t os, const float *a, size_t ar,
+                                                            size_t ai, const float *b, size_t bs, int len,
+                                                            int rows, int kv, int add) {
     __m256 acc[6][2];
-    for (int r = 0; r < nt; r++) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
-    for (int i = 0; i < c; i++) {
-        __m256 u0 = _mm256_loadu_ps(u + (size_t)i * us);
-        __m256 u1 = kv > 1 ? _mm256_loadu_ps(u + (size_t)i * us + 8) : u0;
-        for (int r = 0; r < nt; r++) {
-            __m256 b = _mm256_broadcast_ss(v + (size_t)r * vs + i);
-            acc[r][0] = _mm256_fmadd_ps(b, u0, acc[r][0]);
-            if (kv > 1) acc[r][1] = _mm256_fmadd_ps(b, u1, acc[r][1]);
+    for (int r = 0; r < rows; r++) {
+        acc[r][0] = add ? _mm256_loadu_ps(out + (size_t)r * os) : _mm256_setzero_ps();
+        acc[r][1] = add && kv > 1 ? _mm256_loadu_ps(out + (size_t)r * os + 8) : _mm256_setzero_ps();
+    }
+    for (int i = 0; i < len; i++) {
+        __m256 b0 = _mm256_loadu_ps(b + (size_t)i * bs);
+        __m256 b1 = kv > 1 ? _mm256_loadu_ps(b + (size_t)i * bs + 8) : b0;
+        for (int r = 0; r < rows; r++) {
+            __m256 x = _mm256_broadcast_ss(a + (size_t)r * ar + (size_t)i * ai);
+            acc[r][0] = _mm256_fmadd_ps(x, b0, acc[r][0]);
+            if (kv > 1) acc[r][1] = _mm256_fmadd_ps(x, b1, acc[r][1]);
         }
     }
-    for (int r = 0; r < nt; r++) {
-        _mm256_storeu_ps(m + (size_t)r * ms, acc[r][0]);
-        if (kv > 1) _mm256_storeu_ps(m + (size_t)r * ms + 8, acc[r][1]);
+    for (int r = 0; r < rows; r++) {
+        _mm256_storeu_ps(out + (size_t)r * os, acc[r][0]);
+        if (kv > 1) _mm256_storeu_ps(out + (size_t)r * os + 8, acc[r][1]);
     }
 }
 
-/* M rows (tiles) [t, t + nt_) of one tile position, every column block; nt_ <= 6 a constant
- * after inlining. */
-#define POS_ROWS(nt_)                                                                              \
+/* out rows [r0, r0 + rows) of a (nrows, k) product, every column block (16, then 8). */
+#define ROW_BLOCK(rows)                                                                            \
     do {                                                                                           \
         int j = 0;                                                                                 \
-        for (; j + 16 <= k; j += 16) gemm_block(m + t * ms + j, ms, v + t * vs, vs, u + j, k, c, nt_, 2); \
-        if (j < k) gemm_block(m + t * ms + j, ms, v + t * vs, vs, u + j, k, c, nt_, 1);            \
+        for (; j + 16 <= k; j += 16)                                                               \
+            fma_block(out + r0 * os + j, os, a + r0 * ar, ar, ai, b + j, bs, len, rows, 2, add);   \
+        if (j < k) fma_block(out + r0 * os + j, os, a + r0 * ar, ar, ai, b + j, bs, len, rows, 1, add); \
     } while (0)
 
-/* M (nt, K) = V (nt, C) x U (C, K) for one tile position: blocks of 6 tiles, then one block of
- * the remaining 1-5. */
+/* out (nrows, k) (+)= A (nrows, len) x B (len, k), k a multiple of 8: blocks of 6 rows, then one
+ * block of the remaining 1-5 (16 channels: 6 + 6 + 4). Strides as in fma_block. */
+TARGET static inline __attribute__((always_inline)) void fma_rows(float *out, size_t os, const float *a, size_t ar,
+                                                           size_t ai, const float *b, size_t bs, int len,
+                                                           int nrows, int k, int add) {
+    size_t r0 = 0;
+    for (; r0 + 6 <= (size_t)nrows; r0 += 6) ROW_BLOCK(6);
+    switch (nrows - (int)r0) {
+    case 5: ROW_BLOCK(5); break;
+    case 4: ROW_BLOCK(4); break;
+    case 3: ROW_BLOCK(3); break;
+    case 2: ROW_BLOCK(2); break;
+    case 1: ROW_BLOCK(1); break;
+    default: break;
+    }
+}
+#undef ROW_BLOCK
+
+/* M (nt, K) = V (nt, C) x U (C, K) for one tile position. */
 TARGET static void gemm_pos(float *m, const float *v, const float *u, int nt, int c, int k) {
-    size_t vs = (size_t)c, ms = (size_t)k;
-    int t = 0;
-    for (; t + 6 <= nt; t += 6) POS_ROWS(6);
-    switch (nt - t) {
-    case 5: POS_ROWS(5); break;
-    case 4: POS_ROWS(4); break;
-    case 3: POS_ROWS(3); break;
-    case 2: POS_ROWS(2); break;
-    case 1: POS_ROWS(1); break;
-    default: break;
-    }
-}
-#undef POS_ROWS
-
-/* du (c, K) += V^T (c, nt) x Yh (nt, K) for 6 (or cr < 6) rows of du starting at channel c0,
- * kv vectors of K starting at column j. */
-TARGET static inline __attribute__((always_inline)) void gemm_wblock(float *du, size_t ds, const float *v, size_t vs,
-                                                              const float *yh, size_t ys, int nt, int cr, int kv) {
-    __m256 acc[6][2];
-    for (int r = 0; r < cr; r++) {
-        acc[r][0] = _mm256_loadu_ps(du + (size_t)r * ds);
-        acc[r][1] = kv > 1 ? _mm256_loadu_ps(du + (size_t)r * ds + 8) : acc[r][0];
-    }
-    for (int t = 0; t < nt; t++) {
-        __m256 y0 = _mm256_loadu_ps(yh + (size_t)t * ys);
-        __m256 y1 = kv > 1 ? _mm256_loadu_ps(yh + (size_t)t * ys + 8) : y0;
-        for (int r = 0; r < cr; r++) {
-            __m256 b = _mm256_broadcast_ss(v + (size_t)t * vs + r);
-            acc[r][0] = _mm256_fmadd_ps(b, y0, acc[r][0]);
-            if (kv > 1) acc[r][1] = _mm256_fmadd_ps(b, y1, acc[r][1]);
-        }
-    }
-    for (int r = 0; r < cr; r++) {
-        _mm256_storeu_ps(du + (size_t)r * ds, acc[r][0]);
-        if (kv > 1) _mm256_storeu_ps(du + (size_t)r * ds + 8, acc[r][1]);
-    }
+    fma_rows(m, (size_t)k, v, (size_t)c, 1, u, (size_t)k, c, nt, k, 0);
 }
 
-/* du rows [r, r + cr) of one tile position, every column block; cr <= 6 a constant after
- * inlining. */
-#define WPOS_ROWS(cr)                                                                              \
-    do {                                                                                           \
-        int j = 0;                                                                                 \
-        for (; j + 16 <= k; j += 16) gemm_wblock(du + (size_t)r * k + j, k, v + r, vs, yh + j, ys, nt, cr, 2); \
-        if (j < k) gemm_wblock(du + (size_t)r * k + j, k, v + r, vs, yh + j, ys, nt, cr, 1);       \
-    } while (0)
-
-/* dU (C, K) += V^T Yh for one tile position: blocks of 6 rows of dU, then one block of the
- * remaining 1-5 (16 channels: 6 + 6 + 4). */
+/* dU (C, K) += V^T (C, nt) x Yh (nt, K) for one tile position. */
 TARGET static void gemm_wpos(float *du, const float *v, const float *yh, int nt, int c, int k) {
-    size_t vs = (size_t)c, ys = (size_t)k;
-    int r = 0;
-    for (; r + 6 <= c; r += 6) WPOS_ROWS(6);
-    switch (c - r) {
-    case 5: WPOS_ROWS(5); break;
-    case 4: WPOS_ROWS(4); break;
-    case 3: WPOS_ROWS(3); break;
-    case 2: WPOS_ROWS(2); break;
-    case 1: WPOS_ROWS(1); break;
-    default: break;
-    }
+    fma_rows(du, (size_t)k, v, 1, (size_t)c, yh, (size_t)k, nt, c, k, 1);
 }
-#undef WPOS_ROWS
 
 /* ---- passes */
 
