@@ -1,7 +1,8 @@
 /* bench_peak.c - the arithmetic ceilings of one core, for reading the other benchmarks: fp32
  * FMA (what the convolutions, GEMMs and the NN lookup run on) against the AVX2 integer
  * multiply-adds an int16 or int8 nearest-neighbour pre-screen would use (vpmaddwd: 16
- * multiply-adds per instruction, vpmaddubsw: 32). Eight independent accumulators per loop, so
+ * multiply-adds per instruction, vpmaddubsw: 32), and on CPUs with AVX-512 the fp32 rate of 512-bit
+ * FMAs. Eight independent accumulators per loop, so
  * throughput, not latency, is measured; multiply-adds per second per core.
  *
  *   bench_peak [ITERS_MILLIONS]     default 100; run with taskset -c N to pin one core */
@@ -63,6 +64,28 @@ __attribute__((target("avx2,fma"))) static double fma_rate(long n) {
 INT_RATE(madd16_rate, _mm256_madd_epi16, _mm256_add_epi32, 16)
 INT_RATE(madd8_rate, _mm256_maddubs_epi16, _mm256_add_epi16, 32)
 
+#define OPAQUE4Z(a, b, c, d) __asm__ volatile("" : "+v"(a), "+v"(b), "+v"(c), "+v"(d))
+
+/* The same fp32 loop on 512-bit vectors (CPUs with AVX-512). */
+__attribute__((target("avx512f"))) static double fma512_rate(long n) {
+    __m512 a0 = _mm512_set1_ps(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+    __m512 q0 = _mm512_set1_ps(1.0001f), q1 = q0, e0 = _mm512_set1_ps(0.9999f), e1 = e0;
+    double t = now();
+    for (long i = 0; i < n; i++) {
+        OPAQUE4Z(q0, q1, e0, e1);
+        a0 = _mm512_fmadd_ps(q0, e0, a0); a1 = _mm512_fmadd_ps(q0, e1, a1);
+        a2 = _mm512_fmadd_ps(q1, e0, a2); a3 = _mm512_fmadd_ps(q1, e1, a3);
+        a4 = _mm512_fmadd_ps(q0, q1, a4); a5 = _mm512_fmadd_ps(e0, e1, a5);
+        a6 = _mm512_fmadd_ps(q1, q0, a6); a7 = _mm512_fmadd_ps(e1, e0, a7);
+    }
+    t = now() - t;
+    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
+                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
+    volatile float sink = _mm512_reduce_add_ps(s);
+    (void)sink;
+    return 8.0 * n * 16 / t; /* 8 instructions x 16 lanes */
+}
+
 int main(int argc, char **argv) {
     long n = (argc > 1 ? atol(argv[1]) : 100) * 1000000L;
     if (n <= 0) {
@@ -77,6 +100,11 @@ int main(int argc, char **argv) {
     double f = fma_rate(n), i16 = madd16_rate(n), i8 = madd8_rate(n);
     printf("one core: fp32 FMA %.1f G multiply-adds/s (%.1f GFLOP/s); int16 vpmaddwd %.1f G/s (%.2fx fp32); "
            "int8 vpmaddubsw %.1f G/s (%.2fx fp32)\n", f * 1e-9, 2 * f * 1e-9, i16 * 1e-9, i16 / f, i8 * 1e-9, i8 / f);
+    if (__builtin_cpu_supports("avx512f")) {
+        double z = fma512_rate(n);
+        printf("one core, AVX-512: fp32 FMA %.1f G multiply-adds/s (%.1f GFLOP/s, %.2fx the 256-bit rate)\n",
+               z * 1e-9, 2 * z * 1e-9, z / f);
+    }
     return 0;
 }
 #else

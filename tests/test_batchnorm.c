@@ -36,12 +36,12 @@ static float *alloc_floats(size_t n) {
 }
 
 static int padded_channels_zero(const float *blk, int n, int c, int h, int w) {
-    const int cbs = dnn_cpad(c) / 8;
+    const int B = dnn_cblock(), cbs = dnn_cpad(c) / B;
     const size_t hw = (size_t)h * w;
     for (int in = 0; in < n; in++)
         for (size_t p = 0; p < hw; p++)
-            for (int l = c % 8 ? c % 8 : 8; l < 8; l++)
-                if (blk[(((size_t)in * cbs + cbs - 1) * hw + p) * 8 + l] != 0.0f) return 0;
+            for (int l = c % B ? c % B : B; l < B; l++)
+                if (blk[(((size_t)in * cbs + cbs - 1) * hw + p) * B + l] != 0.0f) return 0;
     return 1;
 }
 
@@ -233,7 +233,7 @@ static void fd_case(const char *name, int n, int c, int h, int w, int relu, floa
             size_t j = i;
             if (params[k].blocked) {
                 size_t iw_ = i % w, ih_ = i / w % h, ic_ = i / ((size_t)w * h) % c, in_ = i / ((size_t)w * h * c);
-                j = (((in_ * (dnn_cpad(c) / 8) + ic_ / 8) * h + ih_) * w + iw_) * 8 + ic_ % 8;
+                j = (((in_ * (dnn_cpad(c) / dnn_cblock()) + ic_ / dnn_cblock()) * h + ih_) * w + iw_) * dnn_cblock() + ic_ % dnn_cblock();
             }
             int skip;
             double fd = fd_at(&p, params[k].v, j, s0, s1, &skip);

@@ -30,12 +30,12 @@
 
 /* 1 when every padded channel (c..cpad-1) of the blocked tensor is exactly 0. */
 static int padded_channels_zero(const float *blk, int n, int c, int h, int w) {
-    const int cbs = dnn_cpad(c) / 8;
+    const int B = dnn_cblock(), cbs = dnn_cpad(c) / B;
     const size_t hw = (size_t)h * w;
     for (int in = 0; in < n; in++)
         for (size_t p = 0; p < hw; p++)
-            for (int l = c % 8 ? c % 8 : 8; l < 8; l++)
-                if (blk[(((size_t)in * cbs + cbs - 1) * hw + p) * 8 + l] != 0.0f) return 0;
+            for (int l = c % B ? c % B : B; l < B; l++)
+                if (blk[(((size_t)in * cbs + cbs - 1) * hw + p) * B + l] != 0.0f) return 0;
     return 1;
 }
 
@@ -72,9 +72,13 @@ static void check_impls(const char *name, const conv2d *c, const conv2d_config *
         if (g->algo == CONV2D_ALGO_WINOGRAD) {
             snprintf(what, sizeof what, "%s: pass %d runs the Winograd kernel", name, pass);
             check_true(what, impl && strncmp(impl, "winograd", 8) == 0);
-        } else {
+        } else if (dnn_cblock() == 8 || (g->oc % 16 == 0 && (g->src_plain || g->ic % 16 == 0))) {
             snprintf(what, sizeof what, "%s: pass %d runs a jit kernel", name, pass);
             check_true(what, impl && strncmp(impl, "jit", 3) == 0);
+        } else {
+            /* nChw16c: oneDNN 2.6 has jit kernels for channels in whole blocks of 16 only (every
+             * ResNet nnclr builds); other counts run, slowly, on its reference code. */
+            printf("     %s pass %d: channels not multiples of 16, jit not required\n", name, pass);
         }
     }
 }
@@ -231,7 +235,7 @@ static void fd_case(const char *name, conv2d_config g) {
         size_t iw_ = i % g.iw, ih_ = i / g.iw % g.ih, ic_ = i / ((size_t)g.iw * g.ih) % g.ic;
         size_t in_ = i / ((size_t)g.iw * g.ih * g.ic);
         size_t j = g.src_plain ? i
-                 : (((in_ * (dnn_cpad(g.ic) / 8) + ic_ / 8) * g.ih + ih_) * g.iw + iw_) * 8 + ic_ % 8;
+                 : (((in_ * (dnn_cpad(g.ic) / dnn_cblock()) + ic_ / dnn_cblock()) * g.ih + ih_) * g.iw + iw_) * dnn_cblock() + ic_ % dnn_cblock();
         double fd = fd_at(&p, p.x, j), an = dx_plain[i];
         double err = fabs(fd - an) / fmax(1.0, fabs(an));
         if (err > worst_x) worst_x = err;
@@ -422,21 +426,26 @@ int main(void) {
     fd_case("blocked ic10 oc6 3x3 s2 p1", (conv2d_config){2, 10, 6, 6, 6, 3, 2, 1, 0, 1, CONV2D_ALGO_DIRECT});
     fd_case("blocked ic9 oc3 1x1 s1", (conv2d_config){2, 9, 4, 4, 3, 1, 1, 0, 0, 1, CONV2D_ALGO_DIRECT});
     fd_case("plain ic3 oc5 3x3 s1 p1", (conv2d_config){2, 3, 5, 5, 5, 3, 1, 1, 1, 1, CONV2D_ALGO_DIRECT});
-    if (winograd_supported(8, 8)) {
-        fd_case("winograd ic8 oc16 5x6", (conv2d_config){2, 8, 5, 6, 16, 3, 1, 1, 0, 1, CONV2D_ALGO_WINOGRAD});
-        fd_case("winograd ic24 oc8 3x3 need_dx 0", (conv2d_config){3, 24, 3, 3, 8, 3, 1, 1, 0, 0, CONV2D_ALGO_WINOGRAD});
+    /* Winograd shapes in whole channel blocks of this process's layout (B = 8 or 16). */
+    const int cb = dnn_cblock();
+    if (winograd_supported(cb, cb)) {
+        char name[96];
+        snprintf(name, sizeof name, "winograd ic%d oc%d 5x6", cb, 2 * cb);
+        fd_case(name, (conv2d_config){2, cb, 5, 6, 2 * cb, 3, 1, 1, 0, 1, CONV2D_ALGO_WINOGRAD});
+        snprintf(name, sizeof name, "winograd ic%d oc%d 3x3 need_dx 0", 3 * cb, cb);
+        fd_case(name, (conv2d_config){3, 3 * cb, 3, 3, cb, 3, 1, 1, 0, 0, CONV2D_ALGO_WINOGRAD});
         /* The CIFAR ResNet shapes, Winograd against oneDNN (both float32). */
         winograd_vs_direct(4, 16, 32, 32, 16);
         winograd_vs_direct(3, 32, 16, 16, 32);
         winograd_vs_direct(5, 64, 8, 8, 64);
-        winograd_vs_direct(2, 16, 9, 7, 40);
+        winograd_vs_direct(2, 2 * cb, 9, 7, 5 * cb);
         /* Tile counts leaving every remainder of the 6-tile blocks (1, 9, 15 tiles), and images
          * of one or two pixels. */
-        winograd_vs_direct(1, 8, 1, 1, 8);
-        winograd_vs_direct(1, 16, 5, 5, 24);
-        winograd_vs_direct(1, 8, 5, 10, 16);
-        winograd_vs_direct(2, 8, 1, 7, 8);
-        winograd_vs_direct(1, 16, 2, 2, 24);
+        winograd_vs_direct(1, cb, 1, 1, cb);
+        winograd_vs_direct(1, 2 * cb, 5, 5, 3 * cb);
+        winograd_vs_direct(1, cb, 5, 10, 2 * cb);
+        winograd_vs_direct(2, cb, 1, 7, cb);
+        winograd_vs_direct(1, 2 * cb, 2, 2, 3 * cb);
         winograd_thread_change();
         auto_choice();
     } else {

@@ -94,11 +94,11 @@ static void conversions(int n, int c, int h, int w) {
     for (size_t i = 0; i < bs; i++) blk[i] = NAN;
     nchw_to_blocked(blk, x, n, c, h, w);
     int ok = 1;
-    const int cbs = dnn_cpad(c) / 8;
+    const int B = dnn_cblock(), cbs = dnn_cpad(c) / B;
     for (int in = 0; in < n; in++)
         for (int cc = 0; cc < dnn_cpad(c); cc++)
             for (int p = 0; p < h * w; p++) {
-                float got = blk[(((size_t)in * cbs + cc / 8) * h * w + p) * 8 + cc % 8];
+                float got = blk[(((size_t)in * cbs + cc / B) * h * w + p) * B + cc % B];
                 float want = cc < c ? x[((size_t)in * c + cc) * h * w + p] : 0.0f;
                 ok &= got == want;   /* padded channels must be exactly 0, not NaN */
             }

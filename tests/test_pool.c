@@ -40,19 +40,19 @@ static void fill_nan(float *p, size_t n) {
 }
 
 static int padded_channels_zero(const float *blk, int n, int c, int h, int w) {
-    const int cbs = dnn_cpad(c) / 8;
+    const int B = dnn_cblock(), cbs = dnn_cpad(c) / B;
     const size_t hw = (size_t)h * w;
     for (int in = 0; in < n; in++)
         for (size_t p = 0; p < hw; p++)
-            for (int l = c % 8 ? c % 8 : 8; l < 8; l++)
-                if (blk[(((size_t)in * cbs + cbs - 1) * hw + p) * 8 + l] != 0.0f) return 0;
+            for (int l = c % B ? c % B : B; l < B; l++)
+                if (blk[(((size_t)in * cbs + cbs - 1) * hw + p) * B + l] != 0.0f) return 0;
     return 1;
 }
 
 /* Offset in nChw8c of plain element i of an (n, c, h, w) tensor. */
 static size_t blocked_index(size_t i, int c, int h, int w) {
     size_t iw = i % w, ih = i / w % h, ic = i / ((size_t)w * h) % c, in = i / ((size_t)w * h * c);
-    return (((in * (dnn_cpad(c) / 8) + ic / 8) * h + ih) * w + iw) * 8 + ic % 8;
+    return (((in * (dnn_cpad(c) / dnn_cblock()) + ic / dnn_cblock()) * h + ih) * w + iw) * dnn_cblock() + ic % dnn_cblock();
 }
 
 /* ---- max pooling, fixture */

@@ -2,6 +2,8 @@
 #include "core/dnn.h"
 
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include "core/status.h"
 
 static dnn_ctx g_ctx;
@@ -35,3 +37,25 @@ nnclr_status dnn_check(dnnl_status_t st, const char *what) {
     }
     return nnclr_fail(NNCLR_ERR_BACKEND, "oneDNN %s in %s", why, what);
 }
+
+static int g_cblock = 8;
+static pthread_once_t g_cblock_once = PTHREAD_ONCE_INIT;
+
+static void cblock_init_once(void) {
+    const char *e = getenv("NNCLR_CBLOCK");
+    if (e && (!strcmp(e, "8") || !strcmp(e, "16"))) {
+        g_cblock = atoi(e);
+        return;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    g_cblock = __builtin_cpu_supports("avx512f") ? 16 : 8;
+#endif
+}
+
+int dnn_cblock(void) {
+    pthread_once(&g_cblock_once, cblock_init_once);
+    return g_cblock;
+}
+
+dnnl_format_tag_t dnn_block_tag(void) { return dnn_cblock() == 16 ? dnnl_nChw16c : dnnl_nChw8c; }

@@ -1,4 +1,4 @@
-/* resnet.c - ResNet backbones on blocked (nChw8c) activations. See resnet.h.
+/* resnet.c - ResNet backbones on blocked (nChw{B}c) activations. See resnet.h.
  *
  * The network is a stem (conv-BN-ReLU, optional max-pool) and a list of residual blocks. Each
  * block is 2 (basic) or 3 (bottleneck) conv-BN units plus an optional projection shortcut

@@ -1,5 +1,5 @@
 /* batchnorm.c - 2-D batch normalisation (optionally fused with the following ReLU) on
- * nChw8c activations, on oneDNN. See batchnorm.h.
+ * blocked nChw{B}c (B = 8 or 16, see core/dnn.h) activations, on oneDNN. See batchnorm.h.
  *
  * Sits after every convolution of the backbone. Three primitives are made once for the fixed
  * shape: training forward (batch statistics out, plus the ReLU mask as workspace when fused),
@@ -73,7 +73,7 @@ static nnclr_status batchnorm_build(batchnorm *b) {
     b->stream = ctx->stream;
     dnnl_memory_desc_t md;
     dnnl_dims_t dims = {b->n, b->c, b->h, b->w};
-    DNN_TRY(dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnnl_nChw8c));
+    DNN_TRY(dnnl_memory_desc_init_by_tag(&md, 4, dims, dnnl_f32, dnn_block_tag()));
     unsigned flags = dnnl_use_scale | dnnl_use_shift | (b->fuse_relu ? dnnl_fuse_norm_relu : 0u);
 
     dnnl_batch_normalization_desc_t d;
@@ -185,27 +185,34 @@ const char *batchnorm_impl_name(const batchnorm *b, int pass) {
 
 /* ---- compute */
 
-/* Per-channel sums over this rank's (n, h, w) of the nChw8c tensor x: out[ch] = sum x, or
- * sum (x - mean[ch])^2 when mean is given. Double accumulators, one 8-channel block per task. */
-static void channel_sums(const batchnorm *b, const float *x, const double *mean, double *out) {
-    const int cb_count = (b->c + 7) / 8;
+/* Per-channel sums over this rank's (n, h, w) of the blocked tensor x (block B): out[ch] = sum x,
+ * or sum (x - mean[ch])^2 when mean is given. Double accumulators, one channel block per task.
+ * Inlined with B constant (8 or 16) so the lane loops vectorise. */
+static inline __attribute__((always_inline)) void channel_sums_b(const batchnorm *b, const float *x,
+                                                                 const double *mean, double *out, const int B) {
+    const int cb_count = (b->c + B - 1) / B;
     const size_t hw = (size_t)b->h * b->w;
     #pragma omp parallel for schedule(static)
     for (int cb = 0; cb < cb_count; cb++) {
-        double acc[8] = {0}, mu[8] = {0};
+        double acc[16] = {0}, mu[16] = {0};
         if (mean)
-            for (int l = 0; l < 8 && cb * 8 + l < b->c; l++) mu[l] = mean[cb * 8 + l];
+            for (int l = 0; l < B && cb * B + l < b->c; l++) mu[l] = mean[cb * B + l];
         for (int n = 0; n < b->n; n++) {
-            const float *p = x + ((size_t)n * cb_count + cb) * hw * 8;
+            const float *p = x + ((size_t)n * cb_count + cb) * hw * B;
             for (size_t i = 0; i < hw; i++)
-                for (int l = 0; l < 8; l++) {
-                    double v = p[i * 8 + l];
+                for (int l = 0; l < B; l++) {
+                    double v = p[i * B + l];
                     if (mean) { v -= mu[l]; v *= v; }
                     acc[l] += v;
                 }
         }
-        for (int l = 0; l < 8 && cb * 8 + l < b->c; l++) out[cb * 8 + l] = acc[l];
+        for (int l = 0; l < B && cb * B + l < b->c; l++) out[cb * B + l] = acc[l];
     }
+}
+
+static void channel_sums(const batchnorm *b, const float *x, const double *mean, double *out) {
+    if (dnn_cblock() == 16) channel_sums_b(b, x, mean, out, 16);
+    else channel_sums_b(b, x, mean, out, 8);
 }
 
 /* Global batch mean and biased variance of x over all ranks, into mean, var (C floats). */
@@ -224,17 +231,17 @@ static nnclr_status global_stats(batchnorm *b, const float *x, float *mean, floa
 }
 
 /* dx -= gamma rstd / count (sum_dy + xhat sum_dyxhat), the terms through the global batch
- * statistics; sum_dy, sum_dyxhat: (C) each, over all ranks. */
-static void stats_backward(const batchnorm *b, float *dx, const float *x, const float *mean,
-                           const float *var, const float *gamma, const double *sum_dyxhat,
-                           const double *sum_dy, double count) {
-    const int cb_count = (b->c + 7) / 8;
+ * statistics; sum_dy, sum_dyxhat: (C) each, over all ranks. B constant after inlining. */
+static inline __attribute__((always_inline)) void stats_backward_b(
+    const batchnorm *b, float *dx, const float *x, const float *mean, const float *var, const float *gamma,
+    const double *sum_dyxhat, const double *sum_dy, double count, const int B) {
+    const int cb_count = (b->c + B - 1) / B;
     const size_t hw = (size_t)b->h * b->w;
     #pragma omp parallel for schedule(static)
     for (int cb = 0; cb < cb_count; cb++) {
-        float mu[8] = {0}, kx[8] = {0}, k0[8] = {0};
-        for (int l = 0; l < 8 && cb * 8 + l < b->c; l++) {
-            int ch = cb * 8 + l;
+        float mu[16] = {0}, kx[16] = {0}, k0[16] = {0};
+        for (int l = 0; l < B && cb * B + l < b->c; l++) {
+            int ch = cb * B + l;
             double rstd = 1.0 / sqrt((double)var[ch] + BN_EPS);
             double g = (double)gamma[ch] * rstd / count;
             mu[l] = mean[ch];
@@ -242,13 +249,20 @@ static void stats_backward(const batchnorm *b, float *dx, const float *x, const 
             k0[l] = (float)(-g * sum_dy[ch]);
         }
         for (int n = 0; n < b->n; n++) {
-            const size_t base = ((size_t)n * cb_count + cb) * hw * 8;
+            const size_t base = ((size_t)n * cb_count + cb) * hw * B;
             const float *xp = x + base;
             float *dp = dx + base;
             for (size_t i = 0; i < hw; i++)
-                for (int l = 0; l < 8; l++) dp[i * 8 + l] += (xp[i * 8 + l] - mu[l]) * kx[l] + k0[l];
+                for (int l = 0; l < B; l++) dp[i * B + l] += (xp[i * B + l] - mu[l]) * kx[l] + k0[l];
         }
     }
+}
+
+static void stats_backward(const batchnorm *b, float *dx, const float *x, const float *mean,
+                           const float *var, const float *gamma, const double *sum_dyxhat,
+                           const double *sum_dy, double count) {
+    if (dnn_cblock() == 16) stats_backward_b(b, dx, x, mean, var, gamma, sum_dyxhat, sum_dy, count, 16);
+    else stats_backward_b(b, dx, x, mean, var, gamma, sum_dyxhat, sum_dy, count, 8);
 }
 
 nnclr_status batchnorm_forward_train(batchnorm *b, float *y, void *saved, const float *x,

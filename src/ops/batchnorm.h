@@ -1,4 +1,4 @@
-/* batchnorm.h - 2-D batch normalisation on blocked nChw8c activations, on oneDNN, with an
+/* batchnorm.h - 2-D batch normalisation on blocked nChw{B}c activations, on oneDNN, with an
  * optional fused ReLU (y = relu(bn(x))).
  *
  * Training mode normalises with the batch statistics (biased variance, eps 1e-5) and updates
@@ -27,7 +27,7 @@ void batchnorm_free(batchnorm *b);
  * batch (biased) variance (C floats) at the next 64-byte boundary, then the ReLU workspace. */
 size_t batchnorm_saved_bytes(const batchnorm *b);
 
-/* y, x: (N, C, H, W) nChw8c, separate buffers. gamma, beta: (C). running_mean/var: (C),
+/* y, x: (N, C, H, W) nChw{B}c, separate buffers. gamma, beta: (C). running_mean/var: (C),
  * updated with `momentum` (PyTorch's 0.1). saved: batchnorm_saved_bytes, written. Fails with
  * NNCLR_ERR_ARG when N*H*W < 2. */
 nnclr_status batchnorm_forward_train(batchnorm *b, float *y, void *saved, const float *x,

@@ -3,7 +3,7 @@
  *
  * conv2d_create makes every primitive once for the fixed batch. The weights descriptor is left
  * to oneDNN (format "any"), so each pass gets the blocked weight layout its jit kernel wants,
- * while activations stay in nChw8c (or plain NCHW for the network input) and are never
+ * while activations stay in nChw{B}c (or plain NCHW for the network input) and are never
  * reordered. The only reorders are on weights, which are small next to activations:
  * conv2d_prepare turns the plain OIHW parameters into the forward layout (and into the
  * backward-data layout when that one differs), and conv2d_backward reorders the blocked weight
@@ -183,8 +183,8 @@ static nnclr_status conv2d_build(conv2d *c) {
     dnnl_dims_t w_dims = {g->oc, c->ic_run, g->k, g->k};
     dnnl_dims_t strides = {g->stride, g->stride}, pads = {g->pad, g->pad};
     DNN_TRY(dnnl_memory_desc_init_by_tag(&x_md, 4, x_dims, dnnl_f32,
-                                         g->src_plain ? dnnl_nchw : dnnl_nChw8c));
-    DNN_TRY(dnnl_memory_desc_init_by_tag(&y_md, 4, y_dims, dnnl_f32, dnnl_nChw8c));
+                                         g->src_plain ? dnnl_nchw : dnn_block_tag()));
+    DNN_TRY(dnnl_memory_desc_init_by_tag(&y_md, 4, y_dims, dnnl_f32, dnn_block_tag()));
     DNN_TRY(dnnl_memory_desc_init_by_tag(&w_any, 4, w_dims, dnnl_f32, dnnl_format_tag_any));
     DNN_TRY(dnnl_memory_desc_init_by_tag(&w_plain_md, 4, w_dims, dnnl_f32, dnnl_oihw));
 

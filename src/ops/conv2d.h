@@ -1,6 +1,6 @@
 /* conv2d.h - 2-D convolution without bias on oneDNN, forward and backward.
  *
- * Activations are blocked nChw8c (see core/dnn.h); the network-input conv may take plain NCHW
+ * Activations are blocked nChw{B}c (see core/dnn.h); the network-input conv may take plain NCHW
  * (src_plain = 1). Weights live in the model's flat parameter buffer in PyTorch's plain OIHW
  * layout; conv2d_prepare copies them into oneDNN's preferred blocked layout once per optimizer
  * step (weights are small next to activations), and every forward/backward until the next
@@ -15,7 +15,7 @@ typedef struct conv2d conv2d;
 typedef struct {
     int n, ic, ih, iw;   /* input */
     int oc, k, stride, pad;
-    int src_plain;       /* 1: x is plain NCHW (network input), 0: nChw8c */
+    int src_plain;       /* 1: x is plain NCHW (network input), 0: nChw{B}c */
     int need_dx;         /* 0: no gradient w.r.t. x is ever asked (first layer) */
     int algo;            /* CONV2D_ALGO_*; 0 (auto) when left out of an initialiser */
 } conv2d_config;
@@ -38,7 +38,7 @@ void conv2d_out_hw(const conv2d *c, int *oh, int *ow);
 
 /* w: (OC, IC, K, K) plain. Copies/reorders w for the following calls. */
 nnclr_status conv2d_prepare(conv2d *c, const float *w);
-/* y: (N, OC, OH, OW) nChw8c, overwritten. x: (N, IC, IH, IW) nChw8c or plain NCHW. */
+/* y: (N, OC, OH, OW) nChw{B}c, overwritten. x: (N, IC, IH, IW) nChw{B}c or plain NCHW. */
 nnclr_status conv2d_forward(conv2d *c, float *y, const float *x);
 /* dx: like x, OVERWRITTEN; NULL skips the data gradient (it must be NULL when need_dx = 0).
  * dw: (OC, IC, K, K) plain, ACCUMULATED (+=); NULL skips the weight gradient. dy: like y.

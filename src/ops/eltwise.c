@@ -1,4 +1,4 @@
-/* eltwise.c - element-wise activation ops (ReLU, residual add) and the plain NCHW <-> nChw8c
+/* eltwise.c - element-wise activation ops (ReLU, residual add) and the plain NCHW <-> nChw{B}c
  * conversions at the edges of the backbone.
  *
  * The ops treat activations as flat arrays, so they serve every layout; ResNet blocks call
@@ -10,6 +10,7 @@
 #include "ops/eltwise.h"
 
 #include <stddef.h>
+#include "core/dnn.h"
 
 #define ELTWISE_PAR_MIN 32768
 
@@ -46,36 +47,37 @@ void add_inplace(float *dst, const float *src, size_t n) {
     for (size_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
-/* dst: (N, C/8, H, W, 8) blocked, padded channels zeroed. src: (N, C, H, W) plain. */
+/* dst: (N, C/B, H, W, B) blocked (B = dnn_cblock()), padded channels zeroed. src: (N, C, H, W)
+ * plain. */
 void nchw_to_blocked(float *dst, const float *src, int n, int c, int h, int w) {
-    const int cb_count = (c + 7) / 8;
+    const int B = dnn_cblock(), cb_count = (c + B - 1) / B;
     const size_t hw = (size_t)h * (size_t)w;
     const int blocks = n * cb_count;
-    #pragma omp parallel for schedule(static) if ((size_t)blocks * hw * 8 >= ELTWISE_PAR_MIN)
+    #pragma omp parallel for schedule(static) if ((size_t)blocks * hw * B >= ELTWISE_PAR_MIN)
     for (int nb = 0; nb < blocks; nb++) {
         const int in = nb / cb_count, cb = nb % cb_count;
-        float *d = dst + (size_t)nb * hw * 8;
-        const int lanes = c - cb * 8 < 8 ? c - cb * 8 : 8;
-        const float *s = src + ((size_t)in * (size_t)c + (size_t)cb * 8) * hw;
+        float *d = dst + (size_t)nb * hw * B;
+        const int lanes = c - cb * B < B ? c - cb * B : B;
+        const float *s = src + ((size_t)in * (size_t)c + (size_t)cb * B) * hw;
         for (size_t p = 0; p < hw; p++) {
-            for (int l = 0; l < lanes; l++) d[p * 8 + (size_t)l] = s[(size_t)l * hw + p];
-            for (int l = lanes; l < 8; l++) d[p * 8 + (size_t)l] = 0.0f;
+            for (int l = 0; l < lanes; l++) d[p * B + (size_t)l] = s[(size_t)l * hw + p];
+            for (int l = lanes; l < B; l++) d[p * B + (size_t)l] = 0.0f;
         }
     }
 }
 
-/* dst: (N, C, H, W) plain. src: (N, C/8, H, W, 8) blocked; padded channels are dropped. */
+/* dst: (N, C, H, W) plain. src: (N, C/B, H, W, B) blocked; padded channels are dropped. */
 void blocked_to_nchw(float *dst, const float *src, int n, int c, int h, int w) {
-    const int cb_count = (c + 7) / 8;
+    const int B = dnn_cblock(), cb_count = (c + B - 1) / B;
     const size_t hw = (size_t)h * (size_t)w;
     const int blocks = n * cb_count;
-    #pragma omp parallel for schedule(static) if ((size_t)blocks * hw * 8 >= ELTWISE_PAR_MIN)
+    #pragma omp parallel for schedule(static) if ((size_t)blocks * hw * B >= ELTWISE_PAR_MIN)
     for (int nb = 0; nb < blocks; nb++) {
         const int in = nb / cb_count, cb = nb % cb_count;
-        const float *s = src + (size_t)nb * hw * 8;
-        const int lanes = c - cb * 8 < 8 ? c - cb * 8 : 8;
-        float *d = dst + ((size_t)in * (size_t)c + (size_t)cb * 8) * hw;
+        const float *s = src + (size_t)nb * hw * B;
+        const int lanes = c - cb * B < B ? c - cb * B : B;
+        float *d = dst + ((size_t)in * (size_t)c + (size_t)cb * B) * hw;
         for (int l = 0; l < lanes; l++)
-            for (size_t p = 0; p < hw; p++) d[(size_t)l * hw + p] = s[p * 8 + (size_t)l];
+            for (size_t p = 0; p < hw; p++) d[(size_t)l * hw + p] = s[p * B + (size_t)l];
     }
 }

@@ -17,7 +17,7 @@ void add_forward(float *y, const float *a, const float *b, size_t n);
 void add_relu_forward(float *y, const float *a, const float *b, size_t n);
 /* dst += src */
 void add_inplace(float *dst, const float *src, size_t n);
-/* Layout conversion of the network input / for tests: plain NCHW <-> nChw8c. */
+/* Layout conversion of the network input / for tests: plain NCHW <-> nChw{B}c. */
 void nchw_to_blocked(float *dst, const float *src, int n, int c, int h, int w);
 void blocked_to_nchw(float *dst, const float *src, int n, int c, int h, int w);
 

@@ -47,8 +47,8 @@ static nnclr_status maxpool_build(maxpool *p) {
     dnnl_dims_t x_dims = {p->n, p->c, p->h, p->w}, y_dims = {p->n, p->c, p->oh, p->ow};
     dnnl_dims_t strides = {p->stride, p->stride}, kernel = {p->k, p->k}, dil = {0, 0};
     dnnl_dims_t pads = {p->pad, p->pad};
-    DNN_TRY(dnnl_memory_desc_init_by_tag(&x_md, 4, x_dims, dnnl_f32, dnnl_nChw8c));
-    DNN_TRY(dnnl_memory_desc_init_by_tag(&y_md, 4, y_dims, dnnl_f32, dnnl_nChw8c));
+    DNN_TRY(dnnl_memory_desc_init_by_tag(&x_md, 4, x_dims, dnnl_f32, dnn_block_tag()));
+    DNN_TRY(dnnl_memory_desc_init_by_tag(&y_md, 4, y_dims, dnnl_f32, dnn_block_tag()));
 
     dnnl_pooling_v2_desc_t d;
     DNN_TRY(dnnl_pooling_v2_forward_desc_init(&d, dnnl_forward_training, dnnl_pooling_max, &x_md,
@@ -156,38 +156,38 @@ nnclr_status maxpool_backward(maxpool *p, float *dx, const float *dy, const void
 
 /* ---- global average pooling */
 
-/* y: (N, C) plain. x: (N, C/8, H, W, 8) blocked. */
+/* y: (N, C) plain. x: (N, C/B, H, W, B) blocked, B = dnn_cblock(). */
 void global_avgpool_forward(float *y, const float *x, int n, int c, int h, int w) {
-    const int cb_count = (c + 7) / 8;
+    const int B = dnn_cblock(), cb_count = (c + B - 1) / B;
     const size_t hw = (size_t)h * (size_t)w;
     const float inv = 1.0f / (float)hw;
     const int blocks = n * cb_count;
     #pragma omp parallel for schedule(static) if ((size_t)blocks * hw >= 4096)
     for (int nb = 0; nb < blocks; nb++) {
         const int in = nb / cb_count, cb = nb % cb_count;
-        const float *s = x + (size_t)nb * hw * 8;
-        float acc[8] = {0};
+        const float *s = x + (size_t)nb * hw * B;
+        float acc[16] = {0};
         for (size_t p = 0; p < hw; p++)
-            for (int l = 0; l < 8; l++) acc[l] += s[p * 8 + (size_t)l];
-        const int lanes = c - cb * 8 < 8 ? c - cb * 8 : 8;
-        for (int l = 0; l < lanes; l++) y[(size_t)in * (size_t)c + (size_t)cb * 8 + (size_t)l] = acc[l] * inv;
+            for (int l = 0; l < B; l++) acc[l] += s[p * B + (size_t)l];
+        const int lanes = c - cb * B < B ? c - cb * B : B;
+        for (int l = 0; l < lanes; l++) y[(size_t)in * (size_t)c + (size_t)cb * B + (size_t)l] = acc[l] * inv;
     }
 }
 
-/* dx: (N, C/8, H, W, 8) blocked. dy: (N, C) plain. */
+/* dx: (N, C/B, H, W, B) blocked. dy: (N, C) plain. */
 void global_avgpool_backward(float *dx, const float *dy, int n, int c, int h, int w) {
-    const int cb_count = (c + 7) / 8;
+    const int B = dnn_cblock(), cb_count = (c + B - 1) / B;
     const size_t hw = (size_t)h * (size_t)w;
     const float inv = 1.0f / (float)hw;
     const int blocks = n * cb_count;
     #pragma omp parallel for schedule(static) if ((size_t)blocks * hw >= 4096)
     for (int nb = 0; nb < blocks; nb++) {
         const int in = nb / cb_count, cb = nb % cb_count;
-        float g[8] = {0};
-        const int lanes = c - cb * 8 < 8 ? c - cb * 8 : 8;
-        for (int l = 0; l < lanes; l++) g[l] = dy[(size_t)in * (size_t)c + (size_t)cb * 8 + (size_t)l] * inv;
-        float *d = dx + (size_t)nb * hw * 8;
+        float g[16] = {0};
+        const int lanes = c - cb * B < B ? c - cb * B : B;
+        for (int l = 0; l < lanes; l++) g[l] = dy[(size_t)in * (size_t)c + (size_t)cb * B + (size_t)l] * inv;
+        float *d = dx + (size_t)nb * hw * B;
         for (size_t p = 0; p < hw; p++)
-            for (int l = 0; l < 8; l++) d[p * 8 + (size_t)l] = g[l];
+            for (int l = 0; l < B; l++) d[p * B + (size_t)l] = g[l];
     }
 }

@@ -1,4 +1,5 @@
-/* winograd.c - F(2x2, 3x3) Winograd convolution on nChw8c activations. See winograd.h.
+/* winograd.c - F(2x2, 3x3) Winograd convolution on blocked nChw{B}c activations
+ * (B = 8 or 16, core/dnn.h). See winograd.h.
  *
  * Layouts (c: input channels, k: output channels of the pass at hand):
  *   U[pos][c][k]      transformed weights, pos = 4 i + j of the 4x4 tile, k contiguous
@@ -14,6 +15,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/dnn.h"
 #include "core/status.h"
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -75,7 +77,8 @@ static void cpu_detect(void) {
 int winograd_supported(int c, int k) {
 #ifdef WINOGRAD_X86
     pthread_once(&cpu_once, cpu_detect);
-    return cpu_ok && c >= 8 && k >= 8 && c % 8 == 0 && k % 8 == 0;
+    int b = dnn_cblock(); /* whole channel blocks only: padded lanes are never written */
+    return cpu_ok && c >= 8 && k >= 8 && c % b == 0 && k % b == 0;
 #else
     (void)c;
     (void)k;
@@ -155,17 +158,22 @@ void winograd_prepare(winograd *g, const float *w) {
 
 /* ---- input / output transforms (one 8-channel vector per tile element) */
 
-/* V[pos] (pos stride vs floats) = B^T d B for the 4x4 patch of the tile at (ty, tx) of image n,
- * channel block cb; pixels outside the image are 0. */
-TARGET static inline void input_tile(float *v, size_t vs, const float *x, int n, int cb, int nb,
-                                     int h, int w, int ty, int tx) {
+/* The 8 channels [8 s, 8 s + 8) of image n in a blocked (N, C, H, W) tensor with block B:
+ * pixel (y, x) of the slice is 8 floats at the result + (y w + x) B. */
+static inline const float *slice8(const float *t, int n, int s, int c, int h, int w, int B) {
+    return t + (((size_t)n * (c / B) + (size_t)(8 * s) / B) * h * w) * B + (size_t)(8 * s) % B;
+}
+
+/* V[pos] (pos stride vs floats) = B^T d B for the 4x4 patch of the tile at (ty, tx) of one
+ * 8-channel slice img (pixel stride ps); pixels outside the image are 0. */
+TARGET static inline void input_tile(float *v, size_t vs, const float *img, int ps, int h, int w,
+                                     int ty, int tx) {
     __m256 d[4][4];
     int y0 = 2 * ty - 1, x0 = 2 * tx - 1;
-    const float *img = x + ((size_t)n * nb + cb) * h * w * 8;
     if (y0 >= 0 && x0 >= 0 && y0 + 3 < h && x0 + 3 < w) { /* interior: no bounds checks */
-        const float *p = img + ((size_t)y0 * w + x0) * 8;
+        const float *p = img + ((size_t)y0 * w + x0) * ps;
         for (int i = 0; i < 4; i++)
-            for (int j = 0; j < 4; j++) d[i][j] = _mm256_loadu_ps(p + ((size_t)i * w + j) * 8);
+            for (int j = 0; j < 4; j++) d[i][j] = _mm256_loadu_ps(p + ((size_t)i * w + j) * ps);
     } else { /* border: load a clamped (valid) pixel and mask it to 0, no branches */
         for (int i = 0; i < 4; i++) {
             int yy = y0 + i, yok = yy >= 0 && yy < h;
@@ -174,7 +182,7 @@ TARGET static inline void input_tile(float *v, size_t vs, const float *x, int n,
                 int xx = x0 + j, ok = yok && xx >= 0 && xx < w;
                 int xc = xx < 0 ? 0 : xx >= w ? w - 1 : xx;
                 __m256 mask = _mm256_castsi256_ps(_mm256_set1_epi32(-ok));
-                d[i][j] = _mm256_and_ps(_mm256_loadu_ps(img + ((size_t)yc * w + xc) * 8), mask);
+                d[i][j] = _mm256_and_ps(_mm256_loadu_ps(img + ((size_t)yc * w + xc) * ps), mask);
             }
         }
     }
@@ -193,10 +201,10 @@ TARGET static inline void input_tile(float *v, size_t vs, const float *x, int n,
     }
 }
 
-/* The 2x2 outputs A^T m A of tile (ty, tx) of image n, channel block kb, from m[pos] (pos
- * stride ms); rows/columns outside the image are not written. */
-TARGET static inline void output_tile(float *y, const float *m, size_t ms, int n, int kb, int nb,
-                                      int h, int w, int ty, int tx) {
+/* The 2x2 outputs A^T m A of tile (ty, tx) of one 8-channel slice img (pixel stride ps), from
+ * m[pos] (pos stride ms); rows/columns outside the image are not written. */
+TARGET static inline void output_tile(float *img, const float *m, size_t ms, int ps, int h, int w,
+                                      int ty, int tx) {
     __m256 s[2][4];
     for (int j = 0; j < 4; j++) {
         __m256 m0 = _mm256_loadu_ps(m + (0 + j) * ms), m1 = _mm256_loadu_ps(m + (4 + j) * ms);
@@ -204,28 +212,26 @@ TARGET static inline void output_tile(float *y, const float *m, size_t ms, int n
         s[0][j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
         s[1][j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
     }
-    float *img = y + ((size_t)n * nb + kb) * h * w * 8;
     for (int i = 0; i < 2; i++) {
         int yy = 2 * ty + i;
         if (yy >= h) break;
         __m256 o0 = _mm256_add_ps(_mm256_add_ps(s[i][0], s[i][1]), s[i][2]);
         __m256 o1 = _mm256_sub_ps(_mm256_sub_ps(s[i][1], s[i][2]), s[i][3]);
-        float *row = img + ((size_t)yy * w + 2 * tx) * 8;
+        float *row = img + ((size_t)yy * w + 2 * tx) * ps;
         _mm256_storeu_ps(row, o0);
-        if (2 * tx + 1 < w) _mm256_storeu_ps(row + 8, o1);
+        if (2 * tx + 1 < w) _mm256_storeu_ps(row + ps, o1);
     }
 }
 
-/* The 4x4 A dY A^T of the 2x2 gradient tile (ty, tx) of image n, channel block kb, into
- * yh[pos] (pos stride ys); gradient rows/columns outside the image count as 0. */
-TARGET static inline void grad_tile(float *yh, size_t ys, const float *dy, int n, int kb, int nb,
-                                    int h, int w, int ty, int tx) {
+/* The 4x4 A dY A^T of the 2x2 gradient tile (ty, tx) of one 8-channel slice img (pixel stride
+ * ps), into yh[pos] (pos stride ys); gradient rows/columns outside the image count as 0. */
+TARGET static inline void grad_tile(float *yh, size_t ys, const float *img, int ps, int h, int w,
+                                    int ty, int tx) {
     __m256 e[2][2];
-    const float *img = dy + ((size_t)n * nb + kb) * h * w * 8;
     for (int a = 0; a < 2; a++)
         for (int b = 0; b < 2; b++) {
             int yy = 2 * ty + a, xx = 2 * tx + b;
-            e[a][b] = (yy < h && xx < w) ? _mm256_loadu_ps(img + ((size_t)yy * w + xx) * 8) : _mm256_setzero_ps();
+            e[a][b] = (yy < h && xx < w) ? _mm256_loadu_ps(img + ((size_t)yy * w + xx) * ps) : _mm256_setzero_ps();
         }
     __m256 z[4][2];
     for (int b = 0; b < 2; b++) {
@@ -333,7 +339,7 @@ TARGET static void conv_pass(const winograd *g, int nth, float *scratch, float *
     int h = g->h, w = g->w, tw = g->tiles_w;
     const int TG = g->tg;
     long ngroups = (g->ntiles + TG - 1) / TG;
-    int cb = c / 8, kb = k / 8;
+    int cb = c / 8, kb = k / 8, B = dnn_cblock();
     #pragma omp parallel num_threads(nth)
     {
         float *v = scratch + (size_t)omp_get_thread_num() * g->scratch_floats; /* (16, TG, c) */
@@ -346,12 +352,14 @@ TARGET static void conv_pass(const winograd *g, int nth, float *scratch, float *
             tile_coords(tn, ty, tx, t0, nt, g->tiles_h, tw);
             for (int t = 0; t < nt; t++)
                 for (int b = 0; b < cb; b++)
-                    input_tile(v + (size_t)t * c + b * 8, (size_t)TG * c, x, tn[t], b, cb, h, w, ty[t], tx[t]);
+                    input_tile(v + (size_t)t * c + b * 8, (size_t)TG * c, slice8(x, tn[t], b, c, h, w, B), B,
+                               h, w, ty[t], tx[t]);
             for (int pos = 0; pos < 16; pos++)
                 gemm_pos(m + (size_t)pos * TG * k, v + (size_t)pos * TG * c, u + (size_t)pos * c * k, nt, c, k);
             for (int t = 0; t < nt; t++)
                 for (int b = 0; b < kb; b++)
-                    output_tile(y, m + (size_t)t * k + b * 8, (size_t)TG * k, tn[t], b, kb, h, w, ty[t], tx[t]);
+                    output_tile((float *)slice8(y, tn[t], b, k, h, w, B), m + (size_t)t * k + b * 8, (size_t)TG * k,
+                                B, h, w, ty[t], tx[t]);
         }
     }
 }
@@ -359,7 +367,7 @@ TARGET static void conv_pass(const winograd *g, int nth, float *scratch, float *
 TARGET static void weights_pass(const winograd *g, int nth, float *scratch, float *dw, const float *dy,
                                 const float *x) {
     int h = g->h, w = g->w, tw = g->tiles_w;
-    int c = g->c, k = g->k, cb = c / 8, kb = k / 8;
+    int c = g->c, k = g->k, cb = c / 8, kb = k / 8, B = dnn_cblock();
     long ngroups = (g->ntiles + TGW - 1) / TGW;
     size_t plane = (size_t)c * k;
     int team = 1;
@@ -380,9 +388,11 @@ TARGET static void weights_pass(const winograd *g, int nth, float *scratch, floa
             tile_coords(tn, ty, tx, t0, nt, g->tiles_h, tw);
             for (int t = 0; t < nt; t++) {
                 for (int b = 0; b < cb; b++)
-                    input_tile(v + (size_t)t * c + b * 8, (size_t)TGW * c, x, tn[t], b, cb, h, w, ty[t], tx[t]);
+                    input_tile(v + (size_t)t * c + b * 8, (size_t)TGW * c, slice8(x, tn[t], b, c, h, w, B), B,
+                               h, w, ty[t], tx[t]);
                 for (int b = 0; b < kb; b++)
-                    grad_tile(yh + (size_t)t * k + b * 8, (size_t)TGW * k, dy, tn[t], b, kb, h, w, ty[t], tx[t]);
+                    grad_tile(yh + (size_t)t * k + b * 8, (size_t)TGW * k, slice8(dy, tn[t], b, k, h, w, B), B,
+                              h, w, ty[t], tx[t]);
             }
             for (int pos = 0; pos < 16; pos++)
                 gemm_wpos(du + (size_t)pos * plane, v + (size_t)pos * TGW * c, yh + (size_t)pos * TGW * k, nt, c, k);

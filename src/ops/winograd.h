@@ -1,4 +1,4 @@
-/* winograd.h - 3x3 convolution, stride 1, pad 1, on nChw8c activations by Winograd's minimal
+/* winograd.h - 3x3 convolution, stride 1, pad 1, on nChw{B}c activations by Winograd's minimal
  * filtering F(2x2, 3x3): forward, backward data and backward weights.
  *
  * Where it sits: conv2d (ops/conv2d.h) runs 3x3 stride-1 pad-1 convolutions with at least 32
@@ -45,11 +45,11 @@ void winograd_prepare(winograd *g, const float *w);
 /* The passes take their scratch from one process-wide pool (grown on first use, then reused by
  * every layer); NNCLR_ERR_NOMEM when it cannot grow. Calls from several threads at once are
  * serialised on that pool. */
-/* y: (N, K, H, W) nChw8c, overwritten. x: (N, C, H, W) nChw8c. */
+/* y: (N, K, H, W) nChw{B}c, overwritten. x: (N, C, H, W) nChw{B}c. */
 nnclr_status winograd_forward(winograd *g, float *y, const float *x);
-/* dx: (N, C, H, W) nChw8c, overwritten. dy: (N, K, H, W) nChw8c. Needs need_dx at create. */
+/* dx: (N, C, H, W) nChw{B}c, overwritten. dy: (N, K, H, W) nChw{B}c. Needs need_dx at create. */
 nnclr_status winograd_backward_data(winograd *g, float *dx, const float *dy);
-/* dw: (K, C, 3, 3) plain, ACCUMULATED (+=). dy: (N, K, H, W), x: (N, C, H, W), nChw8c. */
+/* dw: (K, C, 3, 3) plain, ACCUMULATED (+=). dy: (N, K, H, W), x: (N, C, H, W), nChw{B}c. */
 nnclr_status winograd_backward_weights(winograd *g, float *dw, const float *dy, const float *x);
 
 #endif
