@@ -53,6 +53,14 @@ int main(int argc, char **argv) {
     double flop = 2.0 * b * q * d;
     printf("support set lookup: b=%d Q=%d D=%d threads=%d (best of %d)\n", b, q, d,
            omp_get_max_threads(), runs);
+    /* top-1 on each kernel this CPU has, then the default (fastest) one for the rest */
+    static const char *names[] = {"auto", "portable", "avx2", "avx512"};
+    for (int kern = SUPPORT_SET_KERNEL_AVX2; kern <= SUPPORT_SET_KERNEL_AVX512; kern++) {
+        if (!support_set_force_kernel((support_set_kernel)kern)) continue;
+        double tk = bench_lookup(s, nn, idx, z, b, 1, runs, &rng);
+        printf("top-1 %-6s kernel: %8.2f ms  %7.1f GFLOP/s\n", names[kern], tk * 1e3, flop / tk * 1e-9);
+    }
+    support_set_force_kernel(SUPPORT_SET_KERNEL_AUTO);
     double t1 = bench_lookup(s, nn, idx, z, b, 1, runs, &rng);
     printf("top-1: %8.2f ms  %7.1f GFLOP/s\n", t1 * 1e3, flop / t1 * 1e-9);
     double t5 = bench_lookup(s, nn, idx, z, b, 5, runs, &rng);

@@ -70,20 +70,21 @@ static void check_lookup(const char *tag, int q, int d, int b, int k, int dup_ev
     int *ri = malloc((size_t)b * k * sizeof(int)), *gi = malloc((size_t)b * k * sizeof(int));
     float *rs = malloc((size_t)b * k * sizeof(float)), *gs = malloc((size_t)b * k * sizeof(float));
     brute_topk(ri, rs, e, q, z, b, d, k);
-    for (int portable = 0; portable < 2; portable++) {
-        support_set_force_portable(portable);
+    static const char *kname[] = {"auto", "portable", "avx2", "avx512"};
+    for (int kern = SUPPORT_SET_KERNEL_PORTABLE; kern <= SUPPORT_SET_KERNEL_AVX512; kern++) {
+        if (!support_set_force_kernel((support_set_kernel)kern)) continue; /* not on this CPU */
         for (int threads = 1; threads <= 3; threads++) {
             omp_set_num_threads(threads);
             nnclr_status st = support_set_topk(s, gi, gs, z, b, k);
             snprintf(what, sizeof what, "%s q=%d d=%d b=%d k=%d %s %dt: indices", tag, q, d, b, k,
-                     portable ? "portable" : "avx2", threads);
+                     kname[kern], threads);
             check_true(what, st == NNCLR_OK && same_ints(gi, ri, (size_t)b * k));
             snprintf(what, sizeof what, "%s q=%d d=%d b=%d k=%d %s %dt: similarities", tag, q, d, b, k,
-                     portable ? "portable" : "avx2", threads);
+                     kname[kern], threads);
             check_close(what, gs, rs, (size_t)b * k, 0.0, 0.0);
         }
     }
-    support_set_force_portable(0);
+    support_set_force_kernel(SUPPORT_SET_KERNEL_AUTO);
     omp_set_num_threads(2);
     /* support_set_nearest with topk 1 is element 0 of the list; nn rows are copies. */
     float *nn = malloc((size_t)b * d * sizeof(float));
@@ -283,6 +284,11 @@ static void test_fixture(void) {
 }
 
 int main(void) {
+    if (!support_set_force_kernel(SUPPORT_SET_KERNEL_AVX512))
+        printf("note: no AVX-512 on this CPU, its lookup kernel is not tested\n");
+    if (!support_set_force_kernel(SUPPORT_SET_KERNEL_AVX2))
+        printf("note: no AVX2 + FMA on this CPU, its lookup kernel is not tested\n");
+    support_set_force_kernel(SUPPORT_SET_KERNEL_AUTO);
     test_fifo();
     test_errors();
     test_sampling();

@@ -30,7 +30,7 @@
 
 #define PANEL 16         /* queries per packed panel (two AVX vectors) */
 #define BLOCK_ROWS 6     /* queue rows per register block */
-#define CHUNK_ROWS 1536  /* queue rows per scheduling unit (a multiple of BLOCK_ROWS) */
+#define CHUNK_ROWS 1536  /* queue rows per scheduling unit (a multiple of 2 BLOCK_ROWS) */
 #define GROUP_FLOATS 65536 /* packed query floats scanned together (256 KB, half an L2) */
 
 typedef struct {
@@ -145,9 +145,6 @@ static void scan_rows_portable(topk_lists *t, const float *entries, int row0, in
     }
 }
 
-static int force_portable;
-
-void support_set_force_portable(int on) { force_portable = on; }
 
 #ifdef SUPPORT_SET_X86
 /* AVX2 + FMA kernel, same arithmetic as the portable one. The rows of a short tail block point
@@ -218,15 +215,71 @@ static void scan_rows_avx2(topk_lists *t, const float *entries, int row0, int ro
     }
 }
 
-static int have_avx2_fma(void) {
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+/* AVX-512 kernel: a block of 12 rows x 16 queries in 12 registers of 16 lanes, one broadcast
+ * row component per FMA; per lane the same fused multiply-adds as the other kernels. The block
+ * is offered as two blocks of 6 rows. */
+#define ROWS512 (2 * BLOCK_ROWS)
+__attribute__((target("avx512f")))
+static void scan_rows_avx512(topk_lists *t, const float *entries, int row0, int row1,
+                             const float *packed, int b, int d, int g0, int g1) {
+    float blk[ROWS512 * PANEL] __attribute__((aligned(64)));
+    for (int i = row0; i < row1; i += ROWS512) {
+        int nr = row1 - i < ROWS512 ? row1 - i : ROWS512;
+        const float *a[ROWS512];
+        for (int r = 0; r < ROWS512; r++) a[r] = entries + (size_t)(i + (r < nr ? r : nr - 1)) * d;
+        for (int g = g0; g < g1; g++) {
+            const float *bp = packed + (size_t)g * d * PANEL;
+            __m512 c[ROWS512];
+            for (int r = 0; r < ROWS512; r++) c[r] = _mm512_setzero_ps();
+            for (int k = 0; k < d; k++) {
+                __m512 bv = _mm512_load_ps(bp + (size_t)k * PANEL);
+                for (int r = 0; r < ROWS512; r++) c[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r][k]), bv, c[r]);
+            }
+            __m512 th = _mm512_loadu_ps(t->thr + g * PANEL);
+            __mmask16 hit = 0;
+            for (int r = 0; r < ROWS512; r++) hit |= _mm512_cmp_ps_mask(c[r], th, _CMP_GE_OQ);
+            if (!hit) continue;
+            for (int r = 0; r < ROWS512; r++) _mm512_store_ps(blk + r * PANEL, c[r]);
+            int nq = b - g * PANEL < PANEL ? b - g * PANEL : PANEL;
+            block_offer(t, blk, i, nr < BLOCK_ROWS ? nr : BLOCK_ROWS, g * PANEL, nq);
+            if (nr > BLOCK_ROWS) block_offer(t, blk + BLOCK_ROWS * PANEL, i + BLOCK_ROWS, nr - BLOCK_ROWS, g * PANEL, nq);
+        }
     }
-    return cached;
 }
 #endif
+
+static support_set_kernel forced = SUPPORT_SET_KERNEL_AUTO;
+
+static int kernel_available(support_set_kernel k) {
+#ifdef SUPPORT_SET_X86
+    __builtin_cpu_init();
+    if (k == SUPPORT_SET_KERNEL_AVX2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (k == SUPPORT_SET_KERNEL_AVX512) return __builtin_cpu_supports("avx512f");
+#endif
+    return k == SUPPORT_SET_KERNEL_PORTABLE || k == SUPPORT_SET_KERNEL_AUTO;
+}
+
+int support_set_force_kernel(support_set_kernel k) {
+    int ok = kernel_available(k);
+    forced = ok ? k : SUPPORT_SET_KERNEL_AUTO;
+    return ok;
+}
+
+typedef void (*scan_fn)(topk_lists *, const float *, int, int, const float *, int, int, int, int);
+
+/* The kernel of the next lookup: the forced one, else the fastest available. */
+static scan_fn choose_kernel(void) {
+    support_set_kernel k = forced;
+    if (k == SUPPORT_SET_KERNEL_AUTO)
+        k = kernel_available(SUPPORT_SET_KERNEL_AVX512) ? SUPPORT_SET_KERNEL_AVX512
+          : kernel_available(SUPPORT_SET_KERNEL_AVX2)   ? SUPPORT_SET_KERNEL_AVX2
+                                                        : SUPPORT_SET_KERNEL_PORTABLE;
+#ifdef SUPPORT_SET_X86
+    if (k == SUPPORT_SET_KERNEL_AVX512) return scan_rows_avx512;
+    if (k == SUPPORT_SET_KERNEL_AVX2) return scan_rows_avx2;
+#endif
+    return scan_rows_portable;
+}
 
 /* ---- creation, push, state */
 
@@ -383,15 +436,11 @@ static nnclr_status lookup_range(support_set *s, const float *query, int b, int 
                 for (int c = 0; c < d; c++) dst[(size_t)c * PANEL] = 0.0f;
         }
 
-    void (*scan)(topk_lists *, const float *, int, int, const float *, int, int, int, int) =
-        scan_rows_portable;
+    scan_fn scan = choose_kernel();
     /* Panels per group: the group's packed queries (<= GROUP_FLOATS) stay in L2 while a chunk's
      * rows stream past them; b = 256, d = 256 is one group. */
     int gpanels = GROUP_FLOATS / (PANEL * d);
     if (gpanels < 1) gpanels = 1;
-#ifdef SUPPORT_SET_X86
-    if (have_avx2_fma() && !force_portable) scan = scan_rows_avx2;
-#endif
     int team = 1;
 #pragma omp parallel num_threads(nt)
     {

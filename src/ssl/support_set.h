@@ -71,8 +71,17 @@ int support_set_fill(const support_set *s);      /* rows pushed so far, capped a
 nnclr_status support_set_restore(support_set *s, const float *entries, const int *labels,
                                  int write_pos, int fill);
 
-/* Tests only: nonzero forces the portable kernel for all later lookups in the process (it must
- * give bit-identical results to the AVX2 one). */
-void support_set_force_portable(int on);
+/* The lookup kernels; AUTO is the fastest this CPU has (AVX-512, else AVX2 + FMA, else
+ * portable C). All give bit-identical results. */
+typedef enum {
+    SUPPORT_SET_KERNEL_AUTO,
+    SUPPORT_SET_KERNEL_PORTABLE,
+    SUPPORT_SET_KERNEL_AVX2,
+    SUPPORT_SET_KERNEL_AVX512
+} support_set_kernel;
+
+/* Tests and benchmarks: every later lookup in the process uses kernel `k`. Returns 1, or 0 (and
+ * selects AUTO) when this CPU lacks it. */
+int support_set_force_kernel(support_set_kernel k);
 
 #endif
