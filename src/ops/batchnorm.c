@@ -30,6 +30,7 @@
 #include "dist/dist.h"
 
 #define BN_EPS 1e-5f
+#define BN_PARTS 8 /* runs of images the batch statistics are summed in (see channel_sums_b) */
 
 struct batchnorm {
     int n, c, h, w, fuse_relu;
@@ -42,6 +43,7 @@ struct batchnorm {
     float *dscale_buf, *dshift_buf;   /* (C) each: oneDNN's overwritten gradients */
     const dist *dist;                 /* NULL or one rank: statistics of this process's rows */
     double *sums;                     /* (2 * C) per-channel sums (all-reduced when distributed) */
+    double *parts;                    /* (cpad(C) BN_PARTS) partial sums of channel_sums */
 };
 
 static size_t align64(size_t v) { return (v + 63) & ~(size_t)63; }
@@ -122,7 +124,8 @@ static nnclr_status batchnorm_build(batchnorm *b) {
     NNCLR_TRY(mem_point(b->dshift, b->dshift_buf));
 
     b->sums = nnclr_calloc(2 * (size_t)b->c, sizeof(double));
-    if (!b->sums) return NNCLR_ERR_NOMEM;
+    b->parts = nnclr_calloc((size_t)dnn_cpad(b->c) * BN_PARTS, sizeof(double));
+    if (!b->sums || !b->parts) return NNCLR_ERR_NOMEM;
     b->var_off = align64((size_t)b->c * sizeof(float));
     b->ws_off = 2 * b->var_off;
     b->saved_bytes = b->ws_off + align64(b->ws_bytes);
@@ -169,6 +172,7 @@ void batchnorm_free(batchnorm *b) {
     free(b->dscale_buf);
     free(b->dshift_buf);
     free(b->sums);
+    free(b->parts);
     free(b);
 }
 
@@ -186,28 +190,50 @@ const char *batchnorm_impl_name(const batchnorm *b, int pass) {
 /* ---- compute */
 
 /* Per-channel sums over this rank's (n, h, w) of the blocked tensor x (block B): out[ch] = sum x,
- * or sum (x - mean[ch])^2 when mean is given. Double accumulators, one channel block per task.
- * Inlined with B constant (8 or 16) so the lane loops vectorise. */
+ * or sum (x - mean[ch])^2 when mean is given, in double. The work is cut into tasks of (channel
+ * block, one of BN_PARTS fixed runs of images), so a layer with one channel block still uses
+ * every thread; each task sums its pixels into 4 interleaved accumulators per lane (a chain of
+ * dependent additions per lane would bound the speed), and the task sums are added in task
+ * order, so the result does not depend on the number of threads. Inlined with B constant (8
+ * or 16) so the lane loops vectorise. */
 static inline __attribute__((always_inline)) void channel_sums_b(const batchnorm *b, const float *x,
                                                                  const double *mean, double *out, const int B) {
-    const int cb_count = (b->c + B - 1) / B;
+    const int cb_count = (b->c + B - 1) / B, parts = b->n < BN_PARTS ? b->n : BN_PARTS;
     const size_t hw = (size_t)b->h * b->w;
-    #pragma omp parallel for schedule(static)
-    for (int cb = 0; cb < cb_count; cb++) {
-        double acc[16] = {0}, mu[16] = {0};
-        if (mean)
-            for (int l = 0; l < B && cb * B + l < b->c; l++) mu[l] = mean[cb * B + l];
-        for (int n = 0; n < b->n; n++) {
-            const float *p = x + ((size_t)n * cb_count + cb) * hw * B;
-            for (size_t i = 0; i < hw; i++)
-                for (int l = 0; l < B; l++) {
-                    double v = p[i * B + l];
-                    if (mean) { v -= mu[l]; v *= v; }
-                    acc[l] += v;
-                }
+    double *part = b->parts; /* (cb_count, parts, B) */
+    #pragma omp parallel for schedule(static) collapse(2)
+    for (int cb = 0; cb < cb_count; cb++)
+        for (int pt = 0; pt < parts; pt++) {
+            double acc[4][16] = {{0}}, mu[16] = {0};
+            if (mean)
+                for (int l = 0; l < B && cb * B + l < b->c; l++) mu[l] = mean[cb * B + l];
+            int n0 = (int)((long)b->n * pt / parts), n1 = (int)((long)b->n * (pt + 1) / parts);
+            for (int n = n0; n < n1; n++) {
+                const float *p = x + ((size_t)n * cb_count + cb) * hw * B;
+                size_t i = 0;
+                for (; i + 4 <= hw; i += 4)
+                    for (int u = 0; u < 4; u++)
+                        for (int l = 0; l < B; l++) {
+                            double v = p[(i + u) * B + l];
+                            if (mean) { v -= mu[l]; v *= v; }
+                            acc[u][l] += v;
+                        }
+                for (; i < hw; i++)
+                    for (int l = 0; l < B; l++) {
+                        double v = p[i * B + l];
+                        if (mean) { v -= mu[l]; v *= v; }
+                        acc[0][l] += v;
+                    }
+            }
+            for (int l = 0; l < B; l++)
+                part[((size_t)cb * parts + pt) * B + l] = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]);
         }
-        for (int l = 0; l < B && cb * B + l < b->c; l++) out[cb * B + l] = acc[l];
-    }
+    for (int cb = 0; cb < cb_count; cb++)
+        for (int l = 0; l < B && cb * B + l < b->c; l++) {
+            double t = 0;
+            for (int pt = 0; pt < parts; pt++) t += part[((size_t)cb * parts + pt) * B + l];
+            out[cb * B + l] = t;
+        }
 }
 
 static void channel_sums(const batchnorm *b, const float *x, const double *mean, double *out) {
@@ -237,25 +263,25 @@ static inline __attribute__((always_inline)) void stats_backward_b(
     const double *sum_dyxhat, const double *sum_dy, double count, const int B) {
     const int cb_count = (b->c + B - 1) / B;
     const size_t hw = (size_t)b->h * b->w;
-    #pragma omp parallel for schedule(static)
-    for (int cb = 0; cb < cb_count; cb++) {
-        float mu[16] = {0}, kx[16] = {0}, k0[16] = {0};
-        for (int l = 0; l < B && cb * B + l < b->c; l++) {
-            int ch = cb * B + l;
-            double rstd = 1.0 / sqrt((double)var[ch] + BN_EPS);
-            double g = (double)gamma[ch] * rstd / count;
-            mu[l] = mean[ch];
-            kx[l] = (float)(-g * rstd * sum_dyxhat[ch]);  /* xhat = (x - mean) rstd */
-            k0[l] = (float)(-g * sum_dy[ch]);
-        }
+    /* tasks of (channel block, image): element-wise, so any split gives the same result */
+    #pragma omp parallel for schedule(static) collapse(2)
+    for (int cb = 0; cb < cb_count; cb++)
         for (int n = 0; n < b->n; n++) {
+            float mu[16] = {0}, kx[16] = {0}, k0[16] = {0};
+            for (int l = 0; l < B && cb * B + l < b->c; l++) {
+                int ch = cb * B + l;
+                double rstd = 1.0 / sqrt((double)var[ch] + BN_EPS);
+                double g = (double)gamma[ch] * rstd / count;
+                mu[l] = mean[ch];
+                kx[l] = (float)(-g * rstd * sum_dyxhat[ch]);  /* xhat = (x - mean) rstd */
+                k0[l] = (float)(-g * sum_dy[ch]);
+            }
             const size_t base = ((size_t)n * cb_count + cb) * hw * B;
             const float *xp = x + base;
             float *dp = dx + base;
             for (size_t i = 0; i < hw; i++)
                 for (int l = 0; l < B; l++) dp[i * B + l] += (xp[i * B + l] - mu[l]) * kx[l] + k0[l];
         }
-    }
 }
 
 static void stats_backward(const batchnorm *b, float *dx, const float *x, const float *mean,

@@ -73,8 +73,6 @@ static void cpu_detect(void) {
     __builtin_cpu_init();
     cpu_ok = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     cpu_avx512 = cpu_ok && __builtin_cpu_supports("avx512f");
-    const char *e = getenv("NNCLR_WINOGRAD_AVX512"); /* "0": the AVX2 products (tests, benchmarks) */
-    if (e && !strcmp(e, "0")) cpu_avx512 = 0;
 }
 #endif
 
