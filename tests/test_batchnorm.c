@@ -11,6 +11,7 @@
  *   with the fused ReLU, a sample is skipped when its perturbation flips the sign of any
  *   pre-activation in the batch (computed by an unfused batchnorm), i.e. crosses a ReLU kink. */
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,6 +276,49 @@ static void error_cases(void) {
     free(saved);
 }
 
+/* The batch statistics and gradients are the same bits at 1, 2 and 3 threads: 11 images (not a
+ * multiple of the 8 runs the sums are cut into), 3x5 pixels (not a multiple of the 4
+ * accumulators), one and two channel blocks. */
+static void thread_independence(int c) {
+    const int n = 11, h = 3, w = 5;
+    size_t xs = dnn_act_size(n, c, h, w), plain = (size_t)n * c * h * w;
+    batchnorm *b = NULL;
+    char what[120];
+    snprintf(what, sizeof what, "threads c%d: create", c);
+    if (!check_true(what, batchnorm_create(&b, n, c, h, w, 1) == NNCLR_OK)) return;
+    float *xp = alloc_floats(plain), *x = alloc_floats(xs), *dy = alloc_floats(xs);
+    float *g = alloc_floats((size_t)c), *be = alloc_floats((size_t)c);
+    for (size_t i = 0; i < plain; i++) xp[i] = (float)sin(0.37 * (double)i) * 3.0f + 1.5f;
+    nchw_to_blocked(x, xp, n, c, h, w);
+    for (size_t i = 0; i < plain; i++) xp[i] = (float)cos(0.11 * (double)i);
+    nchw_to_blocked(dy, xp, n, c, h, w);
+    for (int i = 0; i < c; i++) g[i] = 1.0f + 0.1f * (float)i, be[i] = 0.05f * (float)i;
+    size_t sf = batchnorm_saved_bytes(b) / sizeof(float) + 1;
+    float *out[3][5]; /* per thread count: y, saved, dx, dgamma, dbeta */
+    int ok = 1;
+    for (int t = 0; t < 3; t++) {
+        float *rm = alloc_floats((size_t)c), *rv = alloc_floats((size_t)c);
+        out[t][0] = alloc_floats(xs), out[t][1] = alloc_floats(sf), out[t][2] = alloc_floats(xs);
+        out[t][3] = alloc_floats((size_t)c), out[t][4] = alloc_floats((size_t)c);
+        omp_set_num_threads(t + 1);
+        ok &= batchnorm_forward_train(b, out[t][0], out[t][1], x, g, be, rm, rv, 0.1f) == NNCLR_OK &&
+              batchnorm_backward(b, out[t][2], out[t][3], out[t][4], dy, x, out[t][1], g, be) == NNCLR_OK;
+        free(rm);
+        free(rv);
+    }
+    omp_set_num_threads(2);
+    size_t sizes[5] = {xs, var_offset_floats(c) + (size_t)c, xs, (size_t)c, (size_t)c}; /* saved: mean, var */
+    int same = 1;
+    for (int t = 1; t < 3; t++)
+        for (int k = 0; k < 5; k++) same &= memcmp(out[t][k], out[0][k], sizes[k] * sizeof(float)) == 0;
+    snprintf(what, sizeof what, "threads c%d: y, mean, variance, dx, dgamma, dbeta identical at 1, 2, 3 threads", c);
+    check_true(what, ok && same);
+    for (int t = 0; t < 3; t++)
+        for (int k = 0; k < 5; k++) free(out[t][k]);
+    free(xp), free(x), free(dy), free(g), free(be);
+    batchnorm_free(b);
+}
+
 int main(void) {
     fx_file f;
     if (fx_load(&f, "fixtures/ops_bn.bin") == 0) {
@@ -286,6 +330,8 @@ int main(void) {
     fd_case("c5 3x3 h 1e-2", 2, 5, 3, 3, 0, 1e-2f);
     fd_case("c5 3x3 relu h 1e-3", 2, 5, 3, 3, 1, 1e-3f);
     fd_case("c8 2x2 relu h 1e-2", 3, 8, 2, 2, 1, 1e-2f);
+    thread_independence(dnn_cblock());
+    thread_independence(2 * dnn_cblock());
     error_cases();
     return test_summary();
 }
