@@ -22,24 +22,30 @@ static double now(void) {
 /* The asm statements make the operands opaque, so the compiler can neither fold nor hoist. */
 #define OPAQUE4(a, b, c, d) __asm__ volatile("" : "+x"(a), "+x"(b), "+x"(c), "+x"(d))
 
-__attribute__((target("avx2,fma"))) static double fma_rate(long n) {
-    __m256 a0 = _mm256_set1_ps(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-    __m256 q0 = _mm256_set1_ps(1.0001f), q1 = q0, e0 = _mm256_set1_ps(0.9999f), e1 = e0;
-    double t = now();
-    for (long i = 0; i < n; i++) {
-        OPAQUE4(q0, q1, e0, e1);
-        a0 = _mm256_fmadd_ps(q0, e0, a0); a1 = _mm256_fmadd_ps(q0, e1, a1);
-        a2 = _mm256_fmadd_ps(q1, e0, a2); a3 = _mm256_fmadd_ps(q1, e1, a3);
-        a4 = _mm256_fmadd_ps(q0, q1, a4); a5 = _mm256_fmadd_ps(e0, e1, a5);
-        a6 = _mm256_fmadd_ps(q1, q0, a6); a7 = _mm256_fmadd_ps(e1, e0, a7);
+/* fp32 FMA throughput on vectors of `lanes` floats (VT, with its set1 / fmadd / add and a
+ * horizontal sum, under target attribute TARGET; OPQ makes the operands opaque). */
+#define FMA_RATE(name, TARGET, VT, SET1, FMADD, ADD, HSUM, OPQ, lanes)                             \
+    __attribute__((target(TARGET))) static double name(long n) {                                \
+        VT a0 = SET1(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;          \
+        VT q0 = SET1(1.0001f), q1 = q0, e0 = SET1(0.9999f), e1 = e0;                             \
+        double t = now();                                                                       \
+        for (long i = 0; i < n; i++) {                                                          \
+            OPQ(q0, q1, e0, e1);                                                                \
+            a0 = FMADD(q0, e0, a0); a1 = FMADD(q0, e1, a1);                                     \
+            a2 = FMADD(q1, e0, a2); a3 = FMADD(q1, e1, a3);                                     \
+            a4 = FMADD(q0, q1, a4); a5 = FMADD(e0, e1, a5);                                     \
+            a6 = FMADD(q1, q0, a6); a7 = FMADD(e1, e0, a7);                                     \
+        }                                                                                       \
+        t = now() - t;                                                                          \
+        VT s = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));               \
+        volatile float sink = HSUM(s);                                                          \
+        (void)sink;                                                                             \
+        return 8.0 * n * (lanes) / t; /* 8 instructions x lanes */                              \
     }
-    t = now() - t;
-    __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                             _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-    volatile float sink = _mm256_cvtss_f32(s);
-    (void)sink;
-    return 8.0 * n * 8 / t; /* 8 instructions x 8 lanes */
-}
+#define OPAQUE4Z(a, b, c, d) __asm__ volatile("" : "+v"(a), "+v"(b), "+v"(c), "+v"(d))
+FMA_RATE(fma_rate, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_cvtss_f32, OPAQUE4, 8)
+FMA_RATE(fma512_rate, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_reduce_add_ps,
+         OPAQUE4Z, 16)
 
 #define INT_RATE(name, MADD, ADD, macs)                                                            \
     __attribute__((target("avx2"))) static double name(long n) {                                \
@@ -63,28 +69,6 @@ __attribute__((target("avx2,fma"))) static double fma_rate(long n) {
     }
 INT_RATE(madd16_rate, _mm256_madd_epi16, _mm256_add_epi32, 16)
 INT_RATE(madd8_rate, _mm256_maddubs_epi16, _mm256_add_epi16, 32)
-
-#define OPAQUE4Z(a, b, c, d) __asm__ volatile("" : "+v"(a), "+v"(b), "+v"(c), "+v"(d))
-
-/* The same fp32 loop on 512-bit vectors (CPUs with AVX-512). */
-__attribute__((target("avx512f"))) static double fma512_rate(long n) {
-    __m512 a0 = _mm512_set1_ps(1), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-    __m512 q0 = _mm512_set1_ps(1.0001f), q1 = q0, e0 = _mm512_set1_ps(0.9999f), e1 = e0;
-    double t = now();
-    for (long i = 0; i < n; i++) {
-        OPAQUE4Z(q0, q1, e0, e1);
-        a0 = _mm512_fmadd_ps(q0, e0, a0); a1 = _mm512_fmadd_ps(q0, e1, a1);
-        a2 = _mm512_fmadd_ps(q1, e0, a2); a3 = _mm512_fmadd_ps(q1, e1, a3);
-        a4 = _mm512_fmadd_ps(q0, q1, a4); a5 = _mm512_fmadd_ps(e0, e1, a5);
-        a6 = _mm512_fmadd_ps(q1, q0, a6); a7 = _mm512_fmadd_ps(e1, e0, a7);
-    }
-    t = now() - t;
-    __m512 s = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)),
-                             _mm512_add_ps(_mm512_add_ps(a4, a5), _mm512_add_ps(a6, a7)));
-    volatile float sink = _mm512_reduce_add_ps(s);
-    (void)sink;
-    return 8.0 * n * 16 / t; /* 8 instructions x 16 lanes */
-}
 
 int main(int argc, char **argv) {
     long n = (argc > 1 ? atol(argv[1]) : 100) * 1000000L;

@@ -7,14 +7,15 @@
  * component of 6 consecutive rows at a time and keeps a 6 x 16 block of similarities in 12
  * registers (the Haswell sgemm micro-kernel shape), so each row is read from memory once and
  * reused from L1 for all panels, and the packed queries (b d floats, 256 KB for the defaults)
- * stay in L2; larger query blocks are scanned in groups of panels that fit. Each finished block is compared against per-query thresholds (the
+ * stay in L2; larger query blocks are scanned in groups of panels that fit. On CPUs with AVX-512
+ * a 16-query panel is one register and the block is 12 rows x 16 queries. Each finished block is compared against per-query thresholds (the
  * worst similarity in that query's running top-k); only blocks that contain a candidate leave
  * the vector path, which after the first rows is rare. Threads take chunks of rows
  * (dynamic schedule), each with its own running top-k lists; the lists are merged at the end
  * with the order (similarity desc, index asc), which makes the result independent of how the
  * rows were split. Every similarity is the same sequence of fused multiply-adds
- * (acc = fma(q[k], e[k], acc), k = 0..d-1) in the AVX2 kernel and in the portable one, so
- * duplicated rows tie exactly. */
+ * (acc = fma(q[k], e[k], acc), k = 0..d-1) in the AVX-512, AVX2 and portable kernels, so
+ * duplicated rows tie exactly and the kernels agree to the bit. */
 #include "ssl/support_set.h"
 
 #include <math.h>
