@@ -198,7 +198,7 @@ const char *batchnorm_impl_name(const batchnorm *b, int pass) {
  * or 16) so the lane loops vectorise. */
 static inline __attribute__((always_inline)) void channel_sums_b(const batchnorm *b, const float *x,
                                                                  const double *mean, double *out, const int B) {
-    const int cb_count = (b->c + B - 1) / B, parts = b->n < BN_PARTS ? b->n : BN_PARTS;
+    const int cb_count = dnn_cpad(b->c) / B, parts = b->n < BN_PARTS ? b->n : BN_PARTS;
     const size_t hw = (size_t)b->h * b->w;
     double *part = b->parts; /* (cb_count, parts, B) */
     #pragma omp parallel for schedule(static) collapse(2)
@@ -261,7 +261,7 @@ static nnclr_status global_stats(batchnorm *b, const float *x, float *mean, floa
 static inline __attribute__((always_inline)) void stats_backward_b(
     const batchnorm *b, float *dx, const float *x, const float *mean, const float *var, const float *gamma,
     const double *sum_dyxhat, const double *sum_dy, double count, const int B) {
-    const int cb_count = (b->c + B - 1) / B;
+    const int cb_count = dnn_cpad(b->c) / B;
     const size_t hw = (size_t)b->h * b->w;
     /* tasks of (channel block, image): element-wise, so any split gives the same result */
     #pragma omp parallel for schedule(static) collapse(2)

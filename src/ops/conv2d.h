@@ -21,8 +21,8 @@ typedef struct {
 } conv2d_config;
 
 /* AUTO: Winograd F(2x2, 3x3) (ops/winograd.h) for 3x3 / stride 1 / pad 1 convolutions of
- * blocked input with at least 32 input and output channels (multiples of 8) on AVX2 + FMA,
- * oneDNN's direct kernels otherwise. The environment variable NNCLR_CONV_ALGO changes what
+ * blocked input with at least 32 input and output channels (multiples of the activation block)
+ * on AVX2 + FMA, oneDNN's direct kernels otherwise. The environment variable NNCLR_CONV_ALGO changes what
  * AUTO means for the whole process (benchmarks, comparisons): "direct" = oneDNN everywhere,
  * "winograd" = Winograd for every shape that qualifies (16 channels included) and oneDNN for the
  * others; unset or any other value = the rule above. DIRECT: always oneDNN. WINOGRAD: Winograd,

@@ -50,7 +50,7 @@ void add_inplace(float *dst, const float *src, size_t n) {
 /* dst: (N, C/B, H, W, B) blocked (B = dnn_cblock()), padded channels zeroed. src: (N, C, H, W)
  * plain. */
 void nchw_to_blocked(float *dst, const float *src, int n, int c, int h, int w) {
-    const int B = dnn_cblock(), cb_count = (c + B - 1) / B;
+    const int B = dnn_cblock(), cb_count = dnn_cpad(c) / B;
     const size_t hw = (size_t)h * (size_t)w;
     const int blocks = n * cb_count;
     #pragma omp parallel for schedule(static) if ((size_t)blocks * hw * B >= ELTWISE_PAR_MIN)
@@ -68,7 +68,7 @@ void nchw_to_blocked(float *dst, const float *src, int n, int c, int h, int w) {
 
 /* dst: (N, C, H, W) plain. src: (N, C/B, H, W, B) blocked; padded channels are dropped. */
 void blocked_to_nchw(float *dst, const float *src, int n, int c, int h, int w) {
-    const int B = dnn_cblock(), cb_count = (c + B - 1) / B;
+    const int B = dnn_cblock(), cb_count = dnn_cpad(c) / B;
     const size_t hw = (size_t)h * (size_t)w;
     const int blocks = n * cb_count;
     #pragma omp parallel for schedule(static) if ((size_t)blocks * hw * B >= ELTWISE_PAR_MIN)

@@ -158,7 +158,7 @@ nnclr_status maxpool_backward(maxpool *p, float *dx, const float *dy, const void
 
 /* y: (N, C) plain. x: (N, C/B, H, W, B) blocked, B = dnn_cblock(). */
 void global_avgpool_forward(float *y, const float *x, int n, int c, int h, int w) {
-    const int B = dnn_cblock(), cb_count = (c + B - 1) / B;
+    const int B = dnn_cblock(), cb_count = dnn_cpad(c) / B;
     const size_t hw = (size_t)h * (size_t)w;
     const float inv = 1.0f / (float)hw;
     const int blocks = n * cb_count;
@@ -176,7 +176,7 @@ void global_avgpool_forward(float *y, const float *x, int n, int c, int h, int w
 
 /* dx: (N, C/B, H, W, B) blocked. dy: (N, C) plain. */
 void global_avgpool_backward(float *dx, const float *dy, int n, int c, int h, int w) {
-    const int B = dnn_cblock(), cb_count = (c + B - 1) / B;
+    const int B = dnn_cblock(), cb_count = dnn_cpad(c) / B;
     const size_t hw = (size_t)h * (size_t)w;
     const float inv = 1.0f / (float)hw;
     const int blocks = n * cb_count;

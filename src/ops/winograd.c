@@ -26,7 +26,9 @@
 /* Tiles per group (measured on the ResNet-20 layers, one thread, best of 5): forward / backward
  * data 6 when C + K <= 64 (V and M, 16 x TG x (C + K) floats, stay in L1; 16 channels: 16 ms
  * against 23 ms with 12), 12 above (64 channels: 9.0 against 9.9 ms with 6); backward weights
- * 30, which amortises loading and storing the dU accumulators (27 against 32 ms with 6). */
+ * 30, which amortises loading and storing the dU accumulators (27 against 32 ms with 6). Those
+ * were the AVX2 kernels on the Zen 3; the AVX-512 kernels always take 12, one full register
+ * block of 12 rows (not compared with 6 there). */
 #define TGW 30
 #define TG_MAX 30
 

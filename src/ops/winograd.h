@@ -2,18 +2,19 @@
  * filtering F(2x2, 3x3): forward, backward data and backward weights.
  *
  * Where it sits: conv2d (ops/conv2d.h) runs 3x3 stride-1 pad-1 convolutions with at least 32
- * input and output channels (multiples of 8) through here instead of oneDNN's direct kernels
- * when the CPU has AVX2 + FMA (oneDNN 2.6 offers Winograd only on AVX-512). Such convolutions are
- * two thirds of a CIFAR ResNet's work.
+ * input and output channels (whole activation blocks, core/dnn.h) through here instead of
+ * oneDNN's direct kernels when the CPU has AVX2 + FMA. Such convolutions are two thirds of a
+ * CIFAR ResNet's work.
  *
  * Each output tile of 2x2 pixels is A^T [ U (.) V ] A with U = G g G^T (the 3x3 kernel g of a
  * channel pair, 4x4) and V = B^T d B (the 4x4 input patch d around the tile): 16 products per
  * tile and channel pair instead of 36. For a group of tiles the 16 element-wise products become
- * 16 small matrix products over the channels, (tiles, C) x (C, K), run by an AVX2 register-
- * blocked kernel; the transforms are additions on 8-channel vectors. Backward data is the same
- * convolution with the kernel rotated by 180 degrees and its channel axes swapped. Backward
- * weights accumulates dU = sum over tiles of (A dY A^T) (.) V, as 16 (C, tiles) x (tiles, K)
- * products, then dg = G^T dU G.
+ * 16 small matrix products over the channels, (tiles, C) x (C, K), run by a register-blocked
+ * kernel; the transforms are additions on vectors of channels. The kernels exist for 8 lanes
+ * (AVX2) and 16 lanes (AVX-512, used with 16-channel blocks), see winograd_kernels.inc.
+ * Backward data is the same convolution with the kernel rotated by 180 degrees and its channel
+ * axes swapped. Backward weights accumulates dU = sum over tiles of (A dY A^T) (.) V, as 16
+ * (C, tiles) x (tiles, K) products, then dg = G^T dU G.
  *
  * The result differs from a direct convolution by rounding only (the transforms have small
  * integer and 1/2 coefficients): relative error about 1e-6, checked in tests/test_conv2d.c
@@ -27,7 +28,7 @@
 typedef struct winograd winograd;
 
 /* 1 when this CPU runs the Winograd kernels (AVX2 + FMA) and the shape qualifies: c and k
- * multiples of 8, all sizes >= 1. */
+ * multiples of the activation block (8 or 16, core/dnn.h) and >= 8, all sizes >= 1. */
 int winograd_supported(int c, int k);
 /* 1 when Winograd is also the faster choice: supported and c, k >= 32. At 16 channels the
  * transforms cost about what the saved products do, and oneDNN's direct kernels are as fast or
