@@ -1,10 +1,11 @@
-/* batchnorm.h - 2-D batch normalisation on blocked nChw{B}c activations, on oneDNN, with an
- * optional fused ReLU (y = relu(bn(x))).
+/* batchnorm.h - 2-D batch normalisation on blocked nChw{B}c activations, with an optional
+ * fused ReLU (y = relu(bn(x))); memory-bound, so written to read and write each tensor as few
+ * times as possible (see batchnorm.c).
  *
  * Training mode normalises with the batch statistics (biased variance, eps 1e-5) and updates
  * the running statistics like PyTorch: r = (1 - m) r + m s, with the UNBIASED variance
  * (var * n / (n - 1), n = N*H*W) going into running_var. Eval mode uses the running stats.
- * Saved state for backward (batch mean, batch variance, and the ReLU workspace when fused)
+ * Saved state for backward (batch mean and variance; the ReLU mask is recomputed from them)
  * lives in caller memory, so one op serves several independent forwards (the two views). */
 #ifndef NNCLR_OPS_BATCHNORM_H
 #define NNCLR_OPS_BATCHNORM_H
@@ -24,7 +25,7 @@ nnclr_status batchnorm_create_dist(batchnorm **out, int n, int c, int h, int w, 
                                    const nnclr_dist *d);
 void batchnorm_free(batchnorm *b);
 /* Bytes of the saved-state area one training forward needs: batch mean (C floats) at offset 0,
- * batch (biased) variance (C floats) at the next 64-byte boundary, then the ReLU workspace. */
+ * batch (biased) variance (C floats) at the next 64-byte boundary. */
 size_t batchnorm_saved_bytes(const batchnorm *b);
 
 /* y, x: (N, C, H, W) nChw{B}c, separate buffers. gamma, beta: (C). running_mean/var: (C),
@@ -42,9 +43,5 @@ nnclr_status batchnorm_forward_eval(batchnorm *b, float *y, const float *x, cons
 nnclr_status batchnorm_backward(batchnorm *b, float *dx, float *dgamma, float *dbeta,
                                 const float *dy, const float *x, const void *saved,
                                 const float *gamma, const float *beta);
-
-/* Name of the oneDNN implementation of pass 0 (training forward), 1 (inference forward) or 2
- * (backward), e.g. "bnorm_jit:avx2"; NULL for another pass. For tests and logs. */
-const char *batchnorm_impl_name(const batchnorm *b, int pass);
 
 #endif
