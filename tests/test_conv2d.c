@@ -269,16 +269,18 @@ static double max_rel_diff(const float *got, const float *ref, size_t n) {
     return scale > 0 ? worst / scale : (worst > 0 ? 1.0 : 0.0);
 }
 
-/* y, dx and dw of one random problem from both algorithms; |wino - direct| <= 2e-5 (4e-5 for
- * dw, a longer sum) relative to the largest |direct| value of that tensor. */
-static void winograd_vs_direct(int n, int c, int h, int w, int k) {
-    char what[160];
+/* y, dx and dw of one random problem from `algo` (Winograd, or the automatic mix) and from
+ * oneDNN's direct kernels; |got - direct| <= 2e-5 (4e-5 for dw, a longer sum) relative to the
+ * largest |direct| value of that tensor. */
+static void algo_vs_direct(int n, int c, int h, int w, int k, int algo) {
+    char what[200];
+    const char *an = algo == CONV2D_ALGO_AUTO ? "auto" : "winograd";
     conv2d_config g = {n, c, h, w, k, 3, 1, 1, 0, 1, CONV2D_ALGO_DIRECT};
     conv2d *cv[2] = {NULL, NULL};
     int ok = conv2d_create(&cv[0], &g) == NNCLR_OK;
-    g.algo = CONV2D_ALGO_WINOGRAD;
+    g.algo = algo;
     ok = ok && conv2d_create(&cv[1], &g) == NNCLR_OK;
-    snprintf(what, sizeof what, "winograd vs direct n%d c%d %dx%d k%d: both create", n, c, h, w, k);
+    snprintf(what, sizeof what, "%s vs direct n%d c%d %dx%d k%d: both create", an, n, c, h, w, k);
     if (!check_true(what, ok)) return;
     size_t xs = dnn_act_size(n, c, h, w), ys = dnn_act_size(n, k, h, w), ws = (size_t)k * c * 9;
     float *x = alloc_floats(xs), *dy = alloc_floats(ys), *wt = alloc_floats(ws);
@@ -293,7 +295,7 @@ static void winograd_vs_direct(int n, int c, int h, int w, int k) {
         ok = ok && conv2d_prepare(cv[a], wt) == NNCLR_OK && conv2d_forward(cv[a], y[a], x) == NNCLR_OK &&
              conv2d_backward(cv[a], dx[a], dw[a], dy, x) == NNCLR_OK;
     }
-    snprintf(what, sizeof what, "winograd vs direct n%d c%d %dx%d k%d: both run", n, c, h, w, k);
+    snprintf(what, sizeof what, "%s vs direct n%d c%d %dx%d k%d: both run", an, n, c, h, w, k);
     check_true(what, ok);
     const float *got[3] = {y[1], dx[1], dw[1]}, *ref[3] = {y[0], dx[0], dw[0]};
     size_t len[3] = {ys, xs, ws};
@@ -303,8 +305,8 @@ static void winograd_vs_direct(int n, int c, int h, int w, int k) {
         for (size_t i = 0; i < len[t]; i++) scale = fmax(scale, fabs(ref[t][i]));
         for (size_t i = 0; i < len[t]; i++) worst = fmax(worst, fabs((double)got[t][i] - ref[t][i]));
         double tol = (t == 2 ? 4e-5 : 2e-5) * scale;
-        snprintf(what, sizeof what, "winograd vs direct n%d c%d %dx%d k%d: %s (max err %.2g, %.2g of max |ref|)",
-                 n, c, h, w, k, names[t], worst, scale > 0 ? worst / scale : 0.0);
+        snprintf(what, sizeof what, "%s vs direct n%d c%d %dx%d k%d: %s (max err %.2g, %.2g of max |ref|)",
+                 an, n, c, h, w, k, names[t], worst, scale > 0 ? worst / scale : 0.0);
         check_true(what, scale > 0 && worst <= tol);
     }
     for (int a = 0; a < 2; a++) {
@@ -312,6 +314,10 @@ static void winograd_vs_direct(int n, int c, int h, int w, int k) {
         free(y[a]); free(dx[a]); free(dw[a]);
     }
     free(x); free(dy); free(wt);
+}
+
+static void winograd_vs_direct(int n, int c, int h, int w, int k) {
+    algo_vs_direct(n, c, h, w, k, CONV2D_ALGO_WINOGRAD);
 }
 
 /* Made with one thread, run with two (and the reverse): the pass uses the threads of the call. */
@@ -357,8 +363,9 @@ static void winograd_thread_change(void) {
     free(x); free(dy); free(w); free(y0); free(dx0); free(dw0); free(y); free(dx); free(dw);
 }
 
-/* CONV2D_ALGO_AUTO: oneDNN at 16 channels, Winograd from 32 (unless NNCLR_CONV_ALGO says
- * otherwise for this process). */
+/* CONV2D_ALGO_AUTO: oneDNN at 16 channels, Winograd from 32, its backward weights on oneDNN
+ * where winograd_weights_preferred says so (unless NNCLR_CONV_ALGO says otherwise for this
+ * process); the mixed conv gives the direct results. */
 static void auto_choice(void) {
     if (getenv("NNCLR_CONV_ALGO")) {
         printf("note: NNCLR_CONV_ALGO is set, the default choice is not checked\n");
@@ -370,7 +377,15 @@ static void auto_choice(void) {
     check_true("auto: 16 channels run on oneDNN's jit kernels",
                ok && strncmp(conv2d_impl_name(a, 0), "jit", 3) == 0);
     check_true("auto: 32 channels run on the Winograd kernels",
-               ok && strncmp(conv2d_impl_name(b, 0), "winograd", 8) == 0);
+               ok && strncmp(conv2d_impl_name(b, 0), "winograd", 8) == 0 &&
+                   strncmp(conv2d_impl_name(b, 1), "winograd", 8) == 0);
+    int wino_w = winograd_weights_preferred(32, 32);
+    char what[160];
+    snprintf(what, sizeof what, "auto: 32-channel backward weights on %s (%s)", wino_w ? "Winograd" : "oneDNN",
+             ok ? impl_or_none(conv2d_impl_name(b, 2)) : "-");
+    check_true(what, ok && strncmp(conv2d_impl_name(b, 2), wino_w ? "winograd" : "jit", wino_w ? 8 : 3) == 0);
+    algo_vs_direct(3, 32, 16, 16, 32, CONV2D_ALGO_AUTO);
+    algo_vs_direct(2, 64, 8, 8, 32, CONV2D_ALGO_AUTO);
     conv2d_free(a);
     conv2d_free(b);
 }

@@ -44,7 +44,9 @@ struct conv2d {
     /* Gray input run as 3 channels (see the top): ic_run = 3, padded copies of x, w and dw. */
     int ic_run;
     float *xpad, *wpad, *dwpad;
-    winograd *wino;  /* non-NULL: every pass runs there, no oneDNN objects are made */
+    /* Non-NULL: forward and backward data run there, and backward weights too unless bwd_w
+     * was made (winograd_weights_preferred); no other oneDNN objects are made. */
+    winograd *wino;
 };
 
 /* xpad: (N, 3, H, W) <- x: (N, 1, H, W), channels 1 and 2 stay zero. */
@@ -175,7 +177,12 @@ static nnclr_status conv2d_build(conv2d *c) {
     c->ow = (g->iw + 2 * g->pad - g->k) / g->stride + 1;
     int use_wino;
     NNCLR_TRY(choose_winograd(g, &use_wino));
-    if (use_wino) return winograd_create(&c->wino, g->n, g->ic, g->ih, g->iw, g->oc, g->need_dx);
+    if (use_wino) {
+        NNCLR_TRY(winograd_create(&c->wino, g->n, g->ic, g->ih, g->iw, g->oc, g->need_dx));
+        /* Automatic choice: the backward-weights pass may still be faster on oneDNN. */
+        int algo = g->algo == CONV2D_ALGO_AUTO ? auto_algo() : g->algo;
+        if (algo != CONV2D_ALGO_AUTO || winograd_weights_preferred(g->ic, g->oc)) return NNCLR_OK;
+    }
 
     dnnl_memory_desc_t x_md, y_md, w_any, w_plain_md;
     c->ic_run = g->src_plain && g->ic == 1 ? 3 : g->ic;
@@ -194,8 +201,8 @@ static nnclr_status conv2d_build(conv2d *c) {
                                                &x_md, &w_any, NULL, &y_md, strides, pads, pads));
     NNCLR_TRY(dnn_check(dnnl_primitive_desc_create(&c->fwd_pd, &d, NULL, c->engine, NULL),
                         "creating the conv2d forward primitive descriptor"));
-    NNCLR_TRY(prim_create(&c->fwd, c->fwd_pd, "creating the conv2d forward primitive"));
     const dnnl_memory_desc_t *w_fwd_md = pd_md(c->fwd_pd, dnnl_query_weights_md);
+    if (!c->wino) NNCLR_TRY(prim_create(&c->fwd, c->fwd_pd, "creating the conv2d forward primitive"));
 
     /* Backward weights: the gradient goes into a blocked buffer of oneDNN's choosing. */
     DNN_TRY(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &x_md, &w_any,
@@ -204,6 +211,14 @@ static nnclr_status conv2d_build(conv2d *c) {
                         "creating the conv2d backward-weights primitive descriptor"));
     NNCLR_TRY(prim_create(&c->bwd_w, c->bwd_w_pd, "creating the conv2d backward-weights primitive"));
     const dnnl_memory_desc_t *dw_md = pd_md(c->bwd_w_pd, dnnl_query_diff_weights_md);
+
+    NNCLR_TRY(mem_create(&c->x, &x_md, c->engine, DNNL_MEMORY_NONE));
+    NNCLR_TRY(mem_create(&c->dy, &y_md, c->engine, DNNL_MEMORY_NONE));
+    NNCLR_TRY(mem_create(&c->dw_plain, &w_plain_md, c->engine, DNNL_MEMORY_NONE));
+    NNCLR_TRY(mem_create_owned(&c->dw_blk, &c->dw_blk_buf, dw_md, c->engine));
+    NNCLR_TRY(reorder_create(&c->dw_to_plain, dw_md, &w_plain_md, c->engine, 1));
+    /* Winograd runs forward and backward data: the forward descriptor was only the hint. */
+    if (c->wino) return NNCLR_OK;
 
     /* Backward data, only when some caller will ask for dx. */
     const dnnl_memory_desc_t *w_bwd_md = NULL;
@@ -217,15 +232,10 @@ static nnclr_status conv2d_build(conv2d *c) {
         NNCLR_TRY(mem_create(&c->dx, &x_md, c->engine, DNNL_MEMORY_NONE));
     }
 
-    NNCLR_TRY(mem_create(&c->x, &x_md, c->engine, DNNL_MEMORY_NONE));
     NNCLR_TRY(mem_create(&c->y, &y_md, c->engine, DNNL_MEMORY_NONE));
-    NNCLR_TRY(mem_create(&c->dy, &y_md, c->engine, DNNL_MEMORY_NONE));
     NNCLR_TRY(mem_create(&c->w_plain, &w_plain_md, c->engine, DNNL_MEMORY_NONE));
-    NNCLR_TRY(mem_create(&c->dw_plain, &w_plain_md, c->engine, DNNL_MEMORY_NONE));
     NNCLR_TRY(mem_create_owned(&c->w_fwd, &c->w_fwd_buf, w_fwd_md, c->engine));
-    NNCLR_TRY(mem_create_owned(&c->dw_blk, &c->dw_blk_buf, dw_md, c->engine));
     NNCLR_TRY(reorder_create(&c->w_to_fwd, &w_plain_md, w_fwd_md, c->engine, 0));
-    NNCLR_TRY(reorder_create(&c->dw_to_plain, dw_md, &w_plain_md, c->engine, 1));
     if (c->ic_run != g->ic) {
         size_t kk = (size_t)g->k * g->k;
         c->xpad = nnclr_calloc((size_t)g->n * 3 * g->ih * g->iw, sizeof(float));
@@ -282,7 +292,8 @@ void conv2d_out_hw(const conv2d *c, int *oh, int *ow) {
 }
 
 const char *conv2d_impl_name(const conv2d *c, int pass) {
-    if (c->wino) return pass == 0 || pass == 2 || (pass == 1 && c->cfg.need_dx) ? "winograd_2x3:avx2" : NULL;
+    if (c->wino && !(pass == 2 && c->bwd_w))
+        return pass == 0 || pass == 2 || (pass == 1 && c->cfg.need_dx) ? winograd_impl_name(c->wino) : NULL;
     const_dnnl_primitive_desc_t pd = pass == 0 ? c->fwd_pd : pass == 1 ? c->bwd_data_pd
                                    : pass == 2 ? c->bwd_w_pd : NULL;
     const char *name = NULL;
@@ -335,7 +346,8 @@ nnclr_status conv2d_backward(conv2d *c, float *dx, float *dw, const float *dy, c
         return nnclr_fail(NNCLR_ERR_ARG, "conv2d_backward called before conv2d_prepare");
     if (c->wino) {
         if (dx) NNCLR_TRY(winograd_backward_data(c->wino, dx, dy));
-        return dw ? winograd_backward_weights(c->wino, dw, dy, x) : NNCLR_OK;
+        if (!c->bwd_w) return dw ? winograd_backward_weights(c->wino, dw, dy, x) : NNCLR_OK;
+        dx = NULL; /* done; the weight gradient follows on oneDNN */
     }
     NNCLR_TRY(mem_point(c->dy, dy));
     if (dx) {

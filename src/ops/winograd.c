@@ -92,6 +92,18 @@ int winograd_supported(int c, int k) {
 
 int winograd_preferred(int c, int k) { return winograd_supported(c, k) && c >= 32 && k >= 32; }
 
+int winograd_weights_preferred(int c, int k) {
+    if (!winograd_preferred(c, k)) return 0;
+#ifdef WINOGRAD_X86
+    if (cpu_avx512 && dnn_cblock() == 16) return c >= 64 && k >= 64;
+#endif
+    return 1;
+}
+
+const char *winograd_impl_name(const winograd *g) {
+    return g->wide ? "winograd_2x3:avx512" : "winograd_2x3:avx2";
+}
+
 void winograd_free(winograd *g) {
     if (!g) return;
     free(g->u_fwd);

@@ -35,6 +35,14 @@ int winograd_supported(int c, int k);
  * faster (bench/bench_conv: 0.8-1.1x forward / backward data, 0.8x backward weights); at 32 and
  * 64 channels Winograd is 1.2-1.8x faster. */
 int winograd_preferred(int c, int k);
+/* 1 when Winograd's backward-weights pass is faster than oneDNN's too: from 32 channels with
+ * the 8-lane (AVX2) kernels (1.6x at 32), from 64 with the 16-lane (AVX-512) ones. At 32
+ * channels the 16-lane transforms cost more than the saved products (bench/bench_conv: 0.78-0.82x
+ * against oneDNN's avx512 kernel; 64 channels 1.4-1.5x), so conv2d then runs that one pass on
+ * oneDNN and forward / backward data on Winograd. */
+int winograd_weights_preferred(int c, int k);
+/* "winograd_2x3:avx512" or "winograd_2x3:avx2": the kernels g runs. For tests and logs. */
+const char *winograd_impl_name(const winograd *g);
 
 /* A 3x3 / stride 1 / pad 1 convolution of n images (c, h, w) -> (k, h, w). need_dx: also
  * backward data. Owns the transformed weights and per-thread scratch. */
