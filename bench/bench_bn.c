@@ -44,7 +44,7 @@ static int run(int n, int c, int hw, int iters) {
     double bf = 1e30, bb = 1e30;
     for (int it = 0; it <= iters; it++) {
         double t0 = now();
-        batchnorm_forward_train(b, y, saved, x, p, p + c, p + 2 * c, p + 3 * c, 0.1f);
+        batchnorm_forward_train(b, y, saved, x, NULL, p, p + c, p + 2 * c, p + 3 * c, 0.1f);
         double t1 = now();
         batchnorm_backward(b, dx, p + 4 * c, p + 5 * c, dy, x, saved, p, p + c);
         double t2 = now();

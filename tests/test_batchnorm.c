@@ -2,7 +2,7 @@
  * from tests/gen_ops.py: three training forwards (running statistics, momentum 0.1, unbiased
  * running variance), the saved batch mean/variance, backward (dx, dgamma, dbeta, the latter
  * two accumulated), eval mode; plus finite-difference gradient checks, zero padded channels,
- * identical results at 1, 2, 3 threads, and argument errors.
+ * identical results at 1, 2, 3 threads, the residual form relu(bn(x) + r), and argument errors.
  *
  * Tolerances (|got - ref| <= atol + rtol |ref|, references computed in float64):
  *   y, y_eval, mean, var, running stats: atol 1e-5, rtol 1e-4
@@ -84,7 +84,7 @@ static void run_case(const fx_file *f, const char *name) {
     for (int it = 0; it < 3; it++) {
         nchw_to_blocked(x, xs_t[it]->data, n, c, h, w);
         for (size_t i = 0; i < as; i++) y[i] = NAN;
-        ok &= batchnorm_forward_train(b, y, saved, x, gamma_t->data, beta_t->data, rm, rv, 0.1f) == NNCLR_OK;
+        ok &= batchnorm_forward_train(b, y, saved, x, NULL, gamma_t->data, beta_t->data, rm, rv, 0.1f) == NNCLR_OK;
     }
     snprintf(what, sizeof what, "%s: 3 training forwards run", name);
     check_true(what, ok);
@@ -128,7 +128,7 @@ static void run_case(const fx_file *f, const char *name) {
 
     /* Eval mode on x3 with PyTorch's running statistics. */
     for (size_t i = 0; i < as; i++) y[i] = NAN;
-    ok = batchnorm_forward_eval(b, y, x, gamma_t->data, beta_t->data, rm_t->data, rv_t->data) == NNCLR_OK;
+    ok = batchnorm_forward_eval(b, y, x, NULL, gamma_t->data, beta_t->data, rm_t->data, rv_t->data) == NNCLR_OK;
     snprintf(what, sizeof what, "%s: eval forward runs", name);
     check_true(what, ok);
     blocked_to_nchw(tmp, y, n, c, h, w);
@@ -154,13 +154,13 @@ typedef struct {
 /* loss = sum(dy * y) in double; also leaves the pre-activation signs in `signs` when given. */
 static double fd_loss(fd_problem *p, unsigned char *signs) {
     const size_t plain = (size_t)p->n * p->c * p->h * p->w;
-    if (batchnorm_forward_train(p->b, p->y, p->saved, p->x, p->gamma, p->beta, p->rm, p->rv, 0.1f) != NNCLR_OK)
+    if (batchnorm_forward_train(p->b, p->y, p->saved, p->x, NULL, p->gamma, p->beta, p->rm, p->rv, 0.1f) != NNCLR_OK)
         return NAN;
     blocked_to_nchw(p->y_plain, p->y, p->n, p->c, p->h, p->w);
     double s = 0;
     for (size_t i = 0; i < plain; i++) s += (double)p->dy_plain[i] * (double)p->y_plain[i];
     if (signs && p->relu) {
-        if (batchnorm_forward_train(p->pre, p->z, p->saved, p->x, p->gamma, p->beta, p->rm, p->rv, 0.1f) != NNCLR_OK)
+        if (batchnorm_forward_train(p->pre, p->z, p->saved, p->x, NULL, p->gamma, p->beta, p->rm, p->rv, 0.1f) != NNCLR_OK)
             return NAN;
         for (size_t i = 0; i < dnn_act_size(p->n, p->c, p->h, p->w); i++) signs[i] = p->z[i] > 0.0f;
     }
@@ -212,7 +212,7 @@ static void fd_case(const char *name, int n, int c, int h, int w, int relu, floa
     nchw_to_blocked(p.x, x_plain, n, c, h, w);
     nchw_to_blocked(dy, p.dy_plain, n, c, h, w);
 
-    int ok = batchnorm_forward_train(p.b, p.y, p.saved, p.x, p.gamma, p.beta, p.rm, p.rv, 0.1f) == NNCLR_OK &&
+    int ok = batchnorm_forward_train(p.b, p.y, p.saved, p.x, NULL, p.gamma, p.beta, p.rm, p.rv, 0.1f) == NNCLR_OK &&
              batchnorm_backward(p.b, dx, dgamma, dbeta, dy, p.x, p.saved, p.gamma, p.beta) == NNCLR_OK;
     snprintf(what, sizeof what, "fd %s: forward + backward run", name);
     check_true(what, ok);
@@ -265,7 +265,7 @@ static void error_cases(void) {
     float x[8] = {0}, y[8], g[8] = {0}, rm[8] = {0}, rv[8] = {0};
     float *saved = alloc_floats(batchnorm_saved_bytes(b) / sizeof(float) + 1);
     check_true("error: training on one value per channel -> NNCLR_ERR_ARG",
-               batchnorm_forward_train(b, y, saved, x, g, g, rm, rv, 0.1f) == NNCLR_ERR_ARG &&
+               batchnorm_forward_train(b, y, saved, x, NULL, g, g, rm, rv, 0.1f) == NNCLR_ERR_ARG &&
                nnclr_last_error()[0] != 0);
     batchnorm_free(b);
     free(saved);
@@ -296,7 +296,7 @@ static void thread_independence(int c) {
         out[t][0] = alloc_floats(xs), out[t][1] = alloc_floats(sf), out[t][2] = alloc_floats(xs);
         out[t][3] = alloc_floats((size_t)c), out[t][4] = alloc_floats((size_t)c);
         omp_set_num_threads(t + 1);
-        ok &= batchnorm_forward_train(b, out[t][0], out[t][1], x, g, be, rm, rv, 0.1f) == NNCLR_OK &&
+        ok &= batchnorm_forward_train(b, out[t][0], out[t][1], x, NULL, g, be, rm, rv, 0.1f) == NNCLR_OK &&
               batchnorm_backward(b, out[t][2], out[t][3], out[t][4], dy, x, out[t][1], g, be) == NNCLR_OK;
         free(rm);
         free(rv);
@@ -314,6 +314,45 @@ static void thread_independence(int c) {
     batchnorm_free(b);
 }
 
+/* y = relu(bn(x) + r) in one pass (training and eval) equals bn(x) followed by
+ * add_relu_forward (same float operations, so to the bit); a residual on a fused-ReLU op is an
+ * argument error. */
+static void residual_case(int c) {
+    const int n = 3, h = 5, w = 4;
+    size_t xs = dnn_act_size(n, c, h, w), plain = (size_t)n * c * h * w;
+    batchnorm *b = NULL, *fused = NULL;
+    char what[120];
+    snprintf(what, sizeof what, "residual c%d: create", c);
+    if (!check_true(what, batchnorm_create(&b, n, c, h, w, 0) == NNCLR_OK &&
+                              batchnorm_create(&fused, n, c, h, w, 1) == NNCLR_OK))
+        return;
+    float *xp = alloc_floats(plain), *x = alloc_floats(xs), *r = alloc_floats(xs);
+    float *y0 = alloc_floats(xs), *y1 = alloc_floats(xs), *g = alloc_floats((size_t)c), *be = alloc_floats((size_t)c);
+    float *rm = alloc_floats((size_t)c), *rv = alloc_floats((size_t)c);
+    float *saved = alloc_floats(batchnorm_saved_bytes(b) / sizeof(float) + 1);
+    for (size_t i = 0; i < plain; i++) xp[i] = (float)sin(0.29 * (double)i) * 2.0f - 0.3f;
+    nchw_to_blocked(x, xp, n, c, h, w);
+    for (size_t i = 0; i < plain; i++) xp[i] = (float)cos(0.17 * (double)i);
+    nchw_to_blocked(r, xp, n, c, h, w);
+    for (int i = 0; i < c; i++) g[i] = 0.5f + 0.1f * (float)i, be[i] = 0.02f * (float)i - 0.1f, rv[i] = 1.0f;
+    int ok = batchnorm_forward_train(b, y0, saved, x, NULL, g, be, rm, rv, 0.1f) == NNCLR_OK &&
+             batchnorm_forward_train(b, y1, saved, x, r, g, be, rm, rv, 0.1f) == NNCLR_OK;
+    add_relu_forward(y0, y0, r, xs);
+    snprintf(what, sizeof what, "residual c%d: training relu(bn(x) + r) == add_relu(bn(x), r)", c);
+    check_true(what, ok && memcmp(y0, y1, xs * sizeof(float)) == 0);
+    ok = batchnorm_forward_eval(b, y0, x, NULL, g, be, rm, rv) == NNCLR_OK &&
+         batchnorm_forward_eval(b, y1, x, r, g, be, rm, rv) == NNCLR_OK;
+    add_relu_forward(y0, y0, r, xs);
+    snprintf(what, sizeof what, "residual c%d: eval relu(bn(x) + r) == add_relu(bn(x), r)", c);
+    check_true(what, ok && memcmp(y0, y1, xs * sizeof(float)) == 0);
+    snprintf(what, sizeof what, "residual c%d: refused by a fused-ReLU op", c);
+    check_true(what, batchnorm_forward_train(fused, y1, saved, x, r, g, be, rm, rv, 0.1f) == NNCLR_ERR_ARG &&
+                         batchnorm_forward_eval(fused, y1, x, r, g, be, rm, rv) == NNCLR_ERR_ARG);
+    free(xp), free(x), free(r), free(y0), free(y1), free(g), free(be), free(rm), free(rv), free(saved);
+    batchnorm_free(b);
+    batchnorm_free(fused);
+}
+
 int main(void) {
     fx_file f;
     if (fx_load(&f, "fixtures/ops_bn.bin") == 0) {
@@ -327,6 +366,8 @@ int main(void) {
     fd_case("c8 2x2 relu h 1e-2", 3, 8, 2, 2, 1, 1e-2f);
     thread_independence(dnn_cblock());
     thread_independence(2 * dnn_cblock());
+    residual_case(5);
+    residual_case(2 * dnn_cblock());
     error_cases();
     return test_summary();
 }

@@ -1,4 +1,5 @@
-/* test_eltwise.c - ReLU, residual add, add + ReLU and the NCHW <-> nChw8c conversions.
+/* test_eltwise.c - ReLU, residual add, add + ReLU, the two-part ReLU backward and the
+ * NCHW <-> nChw{B}c conversions.
  *
  * These ops are exact in float32, so they are compared bit for bit with a naive loop written
  * here (no PyTorch fixture needed), at a small size (serial path) and at a large odd size
@@ -56,6 +57,21 @@ static void exact_ops(size_t n) {
     relu_backward(t, t, y, n);
     snprintf(what, sizeof what, "relu_backward with dx == dy (n %zu)", n);
     check_true(what, same(t, ref, n));
+    float *c = alloc_floats(n);
+    fill_uniform(c, n, 3);
+    relu_backward_add(t, b, c, y, n);
+    for (size_t i = 0; i < n; i++) ref[i] = y[i] > 0.0f ? b[i] + c[i] : 0.0f;
+    snprintf(what, sizeof what, "relu_backward_add exact (n %zu)", n);
+    check_true(what, same(t, ref, n));
+    memcpy(t, b, n * sizeof(float));
+    relu_backward_add(t, t, c, y, n);
+    snprintf(what, sizeof what, "relu_backward_add with dx == a (n %zu)", n);
+    check_true(what, same(t, ref, n));
+    memcpy(t, c, n * sizeof(float));
+    relu_backward_add(t, b, t, y, n);
+    snprintf(what, sizeof what, "relu_backward_add with dx == b (n %zu)", n);
+    check_true(what, same(t, ref, n));
+    free(c);
     memcpy(t, a, n * sizeof(float));
     relu_backward_acc(t, b, y, n);
     for (size_t i = 0; i < n; i++) ref[i] = a[i] + (y[i] > 0.0f ? b[i] : 0.0f);

@@ -291,15 +291,16 @@ nnclr_status resnet_prepare(resnet *r, const float *params) {
     return NNCLR_OK;
 }
 
-/* y = BN(conv(x)) for one unit, into this slot's arena. */
-static nnclr_status conv_bn_forward(conv_bn *u, float *arena, const float *x, int training,
-                                    const float *params, float *buffers) {
+/* y = BN(conv(x)) for one unit, into this slot's arena; with a residual (the last unit of a
+ * block), y = relu(BN(conv(x)) + residual), the block's output, in the same pass. */
+static nnclr_status conv_bn_forward(conv_bn *u, float *arena, const float *x, const float *residual,
+                                    int training, const float *params, float *buffers) {
     NNCLR_TRY(conv2d_forward(u->conv, arena + u->conv_out, x));
     if (training)
         return batchnorm_forward_train(u->bn, arena + u->bn_out, arena + u->saved, arena + u->conv_out,
-                                       params + u->g_off, params + u->b_off, buffers + u->rm_off,
+                                       residual, params + u->g_off, params + u->b_off, buffers + u->rm_off,
                                        buffers + u->rv_off, BN_MOMENTUM);
-    return batchnorm_forward_eval(u->bn, arena + u->bn_out, arena + u->conv_out, params + u->g_off,
+    return batchnorm_forward_eval(u->bn, arena + u->bn_out, arena + u->conv_out, residual, params + u->g_off,
                                   params + u->b_off, buffers + u->rm_off, buffers + u->rv_off);
 }
 
@@ -325,7 +326,7 @@ nnclr_status resnet_forward(resnet *r, int slot, float *feat, const float *x, in
         memcpy(arena + r->input, x, (size_t)r->n * r->cfg.in_channels * r->cfg.height * r->cfg.width * sizeof(float));
         x = arena + r->input;
     }
-    NNCLR_TRY(conv_bn_forward(&r->stem, arena, x, training, params, buffers));
+    NNCLR_TRY(conv_bn_forward(&r->stem, arena, x, NULL, training, params, buffers));
     const float *cur = arena + r->stem.bn_out;
     if (r->pool) {
         NNCLR_TRY(maxpool_forward(r->pool, arena + r->pool_out, training ? arena + r->pool_saved : NULL, cur));
@@ -333,61 +334,73 @@ nnclr_status resnet_forward(resnet *r, int slot, float *feat, const float *x, in
     }
     for (int bi = 0; bi < r->nblocks; bi++) {
         block *b = &r->blocks[bi];
-        const float *in = cur;
-        for (int ui = 0; ui < b->nunits; ui++) {
-            NNCLR_TRY(conv_bn_forward(&b->u[ui], arena, cur, training, params, buffers));
-            cur = arena + b->u[ui].bn_out;
-        }
-        const float *shortcut = in;
+        const float *shortcut = cur;
         if (b->has_ds) {
-            NNCLR_TRY(conv_bn_forward(&b->ds, arena, in, training, params, buffers));
+            NNCLR_TRY(conv_bn_forward(&b->ds, arena, cur, NULL, training, params, buffers));
             shortcut = arena + b->ds.bn_out;
         }
-        conv_bn *last = &b->u[b->nunits - 1];
-        float *y = arena + last->bn_out;
-        add_relu_forward(y, y, shortcut, last->out_size);
-        cur = y;
+        /* The last unit's batch norm adds the shortcut and applies the block's ReLU. */
+        for (int ui = 0; ui < b->nunits; ui++) {
+            NNCLR_TRY(conv_bn_forward(&b->u[ui], arena, cur, ui == b->nunits - 1 ? shortcut : NULL, training,
+                                      params, buffers));
+            cur = arena + b->u[ui].bn_out;
+        }
     }
     global_avgpool_forward(feat, cur, r->n, r->feat_dim, r->out_h, r->out_w);
     return NNCLR_OK;
 }
 
+/* The scratch buffer of bufs[0..3) that is neither a nor b. */
+static float *other_buffer(float *const bufs[3], const float *a, const float *b) {
+    for (int i = 0; i < 3; i++)
+        if (bufs[i] != a && bufs[i] != b) return bufs[i];
+    return NULL;
+}
+
 nnclr_status resnet_backward(resnet *r, int slot, const float *dfeat, const float *params, float *grads) {
     if (slot < 0 || slot >= r->cfg.nslots) return nnclr_fail(NNCLR_ERR_ARG, "slot %d out of range", slot);
     float *arena = r->arena + (size_t)slot * r->slot_floats;
-    float *g = r->scratch[0], *t1 = r->scratch[1], *t2 = r->scratch[2], *gin = r->scratch[3];
-    /* g: gradient w.r.t. the current block's output. */
-    global_avgpool_backward(g, dfeat, r->n, r->feat_dim, r->out_h, r->out_w);
+    float *t1 = r->scratch[1];  /* between BN and conv inside conv_bn_backward */
+    float *const bufs[3] = {r->scratch[0], r->scratch[2], r->scratch[3]};
+    /* The gradient w.r.t. the current block's output is  sc + (pend ? pend : 0):  the previous
+     * block's shortcut gradient plus its main path's input gradient, added only where it is
+     * used (in the next ReLU backward), never as a pass of its own. */
+    float *sc = bufs[0], *pend = NULL;
+    global_avgpool_backward(sc, dfeat, r->n, r->feat_dim, r->out_h, r->out_w);
     for (int bi = r->nblocks - 1; bi >= 0; bi--) {
         block *b = &r->blocks[bi];
         conv_bn *last = &b->u[b->nunits - 1];
         const float *in = bi > 0 ? block_output(r, arena, bi - 1) : r->pool ? arena + r->pool_out
                                                                             : arena + r->stem.bn_out;
-        /* Through the ReLU after the residual add: g now is d(pre-activation sum). */
-        relu_backward(g, g, arena + last->bn_out, last->out_size);
-        /* Shortcut path writes gin first (overwrite), the main path is added to it. */
-        if (b->has_ds)
-            NNCLR_TRY(conv_bn_backward(&b->ds, arena, gin, t1, g, in, params, grads));
-        else
-            memcpy(gin, g, b->in_size * sizeof(float));
-        const float *dy = g;
+        /* Through the block's ReLU, in place: m = d(pre-activation sum), the gradient of both
+         * the last batch norm's output and the shortcut. */
+        float *m = sc;
+        if (pend) relu_backward_add(m, sc, pend, arena + last->bn_out, last->out_size);
+        else relu_backward(m, sc, arena + last->bn_out, last->out_size);
+        /* Shortcut gradient: m itself, or the downsample unit's input gradient. */
+        float *shortcut = m;
+        if (b->has_ds) {
+            shortcut = other_buffer(bufs, m, pend ? pend : m);
+            NNCLR_TRY(conv_bn_backward(&b->ds, arena, shortcut, t1, m, in, params, grads));
+        }
+        const float *dy = m;
         for (int ui = b->nunits - 1; ui >= 0; ui--) {
-            conv_bn *u = &b->u[ui];
             const float *x = ui > 0 ? arena + b->u[ui - 1].bn_out : in;
-            /* Alternate output buffers so dy (the input of this step) is never overwritten. */
-            float *dx = ui > 0 ? (dy == t2 ? g : t2) : t2;
-            if (ui == 0 && dy == t2) dx = g;
-            NNCLR_TRY(conv_bn_backward(u, arena, dx, t1, dy, x, params, grads));
+            /* dx into a buffer that holds neither dy nor the shortcut gradient (m is free once
+             * the downsample unit and the last unit have read it). */
+            float *dx = other_buffer(bufs, dy, shortcut);
+            NNCLR_TRY(conv_bn_backward(&b->u[ui], arena, dx, t1, dy, x, params, grads));
             dy = dx;
         }
-        add_inplace(gin, dy, b->in_size);
-        float *tmp = g;
-        g = gin;
-        gin = tmp;
+        sc = shortcut;
+        pend = (float *)dy;
     }
+    float *g = sc;
+    if (pend) add_inplace(g, pend, r->blocks[0].in_size);
     if (r->pool) {
-        NNCLR_TRY(maxpool_backward(r->pool, t2, g, arena + r->pool_saved));
-        g = t2;
+        float *t = other_buffer(bufs, g, g);
+        NNCLR_TRY(maxpool_backward(r->pool, t, g, arena + r->pool_saved));
+        g = t;
     }
     return conv_bn_backward(&r->stem, arena, NULL, t1, g, arena + r->input, params, grads);
 }

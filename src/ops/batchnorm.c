@@ -212,12 +212,13 @@ static void channel_sums(const batchnorm *b, const float *x, const float *dy, co
 }
 
 /* One element-wise task, channel block cb of image n:
- *   dy NULL:  y = bn_affine(x), then max(., 0) when relu   (forward, either statistics);
+ *   dy NULL:  y = bn_affine(x), then max(., 0) when relu, or max(. + res, 0) when res is given
+ *             (forward, either statistics);
  *   else:     y = dx = a g - k0 - (x - mu) kx  with g = relu_mask(dy) and
  *             k0 = a sum_g / count, kx = a rstd^2 sum_gx / count  (backward).
  * Called with B and relu literal. */
-ALWAYS_INLINE void normalize_task(const batchnorm *b, float *y, const float *x, const float *dy,
-                                  const float *mean, const float *var, const float *gamma,
+ALWAYS_INLINE void normalize_task(const batchnorm *b, float *y, const float *x, const float *res,
+                                  const float *dy, const float *mean, const float *var, const float *gamma,
                                   const float *beta, const double *sum_g, const double *sum_gx,
                                   double count, int cb, int n, const int relu, const int B) {
     const int cb_count = dnn_cpad(b->c) / B;
@@ -227,6 +228,15 @@ ALWAYS_INLINE void normalize_task(const batchnorm *b, float *y, const float *x, 
     const size_t base = ((size_t)n * cb_count + cb) * hw * B;
     const float *xp = x + base;
     float *yp = y + base;
+    if (!dy && res) {
+        const float *rp = res + base;
+        for (size_t i = 0; i < hw; i++)
+            for (int l = 0; l < B; l++) {
+                float t = bn_affine(xp[i * B + l], mu[l], a[l], be[l]) + rp[i * B + l];
+                yp[i * B + l] = t > 0.0f ? t : 0.0f;
+            }
+        return;
+    }
     if (!dy) {
         for (size_t i = 0; i < hw; i++)
             for (int l = 0; l < B; l++) {
@@ -249,17 +259,17 @@ ALWAYS_INLINE void normalize_task(const batchnorm *b, float *y, const float *x, 
         }
 }
 
-static void normalize(const batchnorm *b, float *y, const float *x, const float *dy, const float *mean,
-                      const float *var, const float *gamma, const float *beta, const double *sum_g,
-                      const double *sum_gx, double count) {
+static void normalize(const batchnorm *b, float *y, const float *x, const float *res, const float *dy,
+                      const float *mean, const float *var, const float *gamma, const float *beta,
+                      const double *sum_g, const double *sum_gx, double count) {
     const int B = dnn_cblock(), relu = b->fuse_relu, cb_count = dnn_cpad(b->c) / B;
     #pragma omp parallel for schedule(static) collapse(2)
     for (int cb = 0; cb < cb_count; cb++)
         for (int n = 0; n < b->n; n++) {
-            if (B == 16 && relu) normalize_task(b, y, x, dy, mean, var, gamma, beta, sum_g, sum_gx, count, cb, n, 1, 16);
-            else if (B == 16) normalize_task(b, y, x, dy, mean, var, gamma, beta, sum_g, sum_gx, count, cb, n, 0, 16);
-            else if (relu) normalize_task(b, y, x, dy, mean, var, gamma, beta, sum_g, sum_gx, count, cb, n, 1, 8);
-            else normalize_task(b, y, x, dy, mean, var, gamma, beta, sum_g, sum_gx, count, cb, n, 0, 8);
+            if (B == 16 && relu) normalize_task(b, y, x, res, dy, mean, var, gamma, beta, sum_g, sum_gx, count, cb, n, 1, 16);
+            else if (B == 16) normalize_task(b, y, x, res, dy, mean, var, gamma, beta, sum_g, sum_gx, count, cb, n, 0, 16);
+            else if (relu) normalize_task(b, y, x, res, dy, mean, var, gamma, beta, sum_g, sum_gx, count, cb, n, 1, 8);
+            else normalize_task(b, y, x, res, dy, mean, var, gamma, beta, sum_g, sum_gx, count, cb, n, 0, 8);
         }
 }
 
@@ -267,9 +277,16 @@ static double global_count(const batchnorm *b) {
     return (double)b->n * b->h * b->w * dist_world(b->dist);
 }
 
+static nnclr_status check_residual(const batchnorm *b, const float *residual) {
+    if (residual && b->fuse_relu)
+        return nnclr_fail(NNCLR_ERR_ARG, "batchnorm: a residual needs an op made with fuse_relu 0");
+    return NNCLR_OK;
+}
+
 nnclr_status batchnorm_forward_train(batchnorm *b, float *y, void *saved, const float *x,
-                                     const float *gamma, const float *beta,
+                                     const float *residual, const float *gamma, const float *beta,
                                      float *running_mean, float *running_var, float momentum) {
+    NNCLR_TRY(check_residual(b, residual));
     const double count = global_count(b);
     if (count < 2)
         return nnclr_fail(NNCLR_ERR_ARG, "batchnorm: training needs more than one value per channel");
@@ -283,7 +300,7 @@ nnclr_status batchnorm_forward_train(batchnorm *b, float *y, void *saved, const 
         mean[i] = (float)mu;
         var[i] = (float)(v > 0 ? v : 0);
     }
-    normalize(b, y, x, NULL, mean, var, gamma, beta, NULL, NULL, count);
+    normalize(b, y, x, residual, NULL, mean, var, gamma, beta, NULL, NULL, count);
 
     /* PyTorch's running statistics: the variance that enters them is unbiased. */
     const float unbias = (float)(count / (count - 1));
@@ -294,10 +311,11 @@ nnclr_status batchnorm_forward_train(batchnorm *b, float *y, void *saved, const 
     return NNCLR_OK;
 }
 
-nnclr_status batchnorm_forward_eval(batchnorm *b, float *y, const float *x, const float *gamma,
-                                    const float *beta, const float *running_mean,
+nnclr_status batchnorm_forward_eval(batchnorm *b, float *y, const float *x, const float *residual,
+                                    const float *gamma, const float *beta, const float *running_mean,
                                     const float *running_var) {
-    normalize(b, y, x, NULL, running_mean, running_var, gamma, beta, NULL, NULL, 1.0);
+    NNCLR_TRY(check_residual(b, residual));
+    normalize(b, y, x, residual, NULL, running_mean, running_var, gamma, beta, NULL, NULL, 1.0);
     return NNCLR_OK;
 }
 
@@ -313,6 +331,6 @@ nnclr_status batchnorm_backward(batchnorm *b, float *dx, float *dgamma, float *d
         dgamma[i] += (float)(s[b->c + i] / sqrt((double)var[i] + BN_EPS));
     }
     NNCLR_TRY(dist_allreduce_sum_d(b->dist, s, 2 * (size_t)b->c));
-    normalize(b, dx, x, dy, mean, var, gamma, beta, s, s + b->c, global_count(b));
+    normalize(b, dx, x, NULL, dy, mean, var, gamma, beta, s, s + b->c, global_count(b));
     return NNCLR_OK;
 }

@@ -29,13 +29,16 @@ void batchnorm_free(batchnorm *b);
 size_t batchnorm_saved_bytes(const batchnorm *b);
 
 /* y, x: (N, C, H, W) nChw{B}c, separate buffers. gamma, beta: (C). running_mean/var: (C),
- * updated with `momentum` (PyTorch's 0.1). saved: batchnorm_saved_bytes, written. Fails with
- * NNCLR_ERR_ARG when N*H*W < 2. */
+ * updated with `momentum` (PyTorch's 0.1). saved: batchnorm_saved_bytes, written. residual:
+ * NULL, or a tensor shaped like x, and then y = relu(bn(x) + residual) -- the end of a residual
+ * block in one pass -- which needs an op made with fuse_relu 0 (its backward is then that of
+ * the plain bn: the caller masks dy by y > 0). Fails with NNCLR_ERR_ARG when N*H*W < 2 or a
+ * residual is given to a fused-ReLU op. */
 nnclr_status batchnorm_forward_train(batchnorm *b, float *y, void *saved, const float *x,
-                                     const float *gamma, const float *beta,
+                                     const float *residual, const float *gamma, const float *beta,
                                      float *running_mean, float *running_var, float momentum);
-nnclr_status batchnorm_forward_eval(batchnorm *b, float *y, const float *x, const float *gamma,
-                                    const float *beta, const float *running_mean,
+nnclr_status batchnorm_forward_eval(batchnorm *b, float *y, const float *x, const float *residual,
+                                    const float *gamma, const float *beta, const float *running_mean,
                                     const float *running_var);
 /* dx OVERWRITTEN; dgamma, dbeta ACCUMULATED (synchronised: with this rank's share only, so
  * the gradient all-reduce of the step completes them). dy: gradient w.r.t. y (after the ReLU when

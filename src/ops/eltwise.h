@@ -9,6 +9,9 @@
 void relu_forward(float *y, const float *x, size_t n);
 /* dx = dy * (y > 0), OVERWRITES dx; dx may equal dy. y: forward output. */
 void relu_backward(float *dx, const float *dy, const float *y, size_t n);
+/* dx = (a + b) * (y > 0), OVERWRITES dx; dx may equal a or b: the ReLU backward of a block
+ * whose output gradient arrives as two parts (shortcut and main path of the next block). */
+void relu_backward_add(float *dx, const float *a, const float *b, const float *y, size_t n);
 /* dx += dy * (y > 0) */
 void relu_backward_acc(float *dx, const float *dy, const float *y, size_t n);
 /* y = a + b. */

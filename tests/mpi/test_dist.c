@@ -250,8 +250,8 @@ static void bn2d_case(nnclr_dist *world, int n, int c, int h, int w, int relu) {
     for (int i = 0; i < c; i++) { rv[i] = rv2[i] = 1; g[i] += 1.5f; }
     /* padded channels (c not a multiple of 8) must be zero in nChw8c */
     const float *xl = x + per * n * g_rank, *dyl = dy + per * n * g_rank;
-    int ok = batchnorm_forward_train(rb, yr, sr, x, g, b, rm, rv, 0.1f) == NNCLR_OK;
-    ok &= batchnorm_forward_train(db, yd, sd, xl, g, b, rm2, rv2, 0.1f) == NNCLR_OK;
+    int ok = batchnorm_forward_train(rb, yr, sr, x, NULL, g, b, rm, rv, 0.1f) == NNCLR_OK;
+    ok &= batchnorm_forward_train(db, yd, sd, xl, NULL, g, b, rm2, rv2, 0.1f) == NNCLR_OK;
     ok &= batchnorm_backward(rb, dxr, dg, dbt, dy, x, sr, g, b) == NNCLR_OK;
     ok &= batchnorm_backward(db, dxd, dg2, db2, dyl, xl, sd, g, b) == NNCLR_OK;
     MPI_Allreduce(MPI_IN_PLACE, dg2, 2 * c, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
