@@ -7,7 +7,7 @@
  *
  * Tolerances (|got - ref| <= atol + rtol |ref|, references computed in float64):
  *   y, dx: atol 1e-5, rtol 1e-4      dw: atol 1e-4, rtol 1e-4 (sums over N*OH*OW products)
- *   finite differences (h = 1e-2, loss sum(dy * y) accumulated in double; the conv is linear,
+ *   finite differences (h = 0.1, loss sum(dy * y) accumulated in double; the conv is linear,
  *   so only float32 rounding of y separates the two): |fd - g| <= 1e-3 max(1, |g|). */
 #include <math.h>
 #include <omp.h>
@@ -25,7 +25,7 @@
 #define FWD_RTOL 1e-4
 #define DW_ATOL 1e-4
 #define DW_RTOL 1e-4
-#define FD_H 1e-2f
+#define FD_H 1e-1f
 #define FD_TOL 1e-3
 
 /* 1 when every padded channel (c..cpad-1) of the blocked tensor is exactly 0. */
@@ -363,31 +363,45 @@ static void winograd_thread_change(void) {
     free(x); free(dy); free(w); free(y0); free(dx0); free(dw0); free(y); free(dx); free(dw);
 }
 
-/* CONV2D_ALGO_AUTO: oneDNN at 16 channels, Winograd from 32, its backward weights on oneDNN
- * where winograd_weights_preferred says so (unless NNCLR_CONV_ALGO says otherwise for this
- * process); the mixed conv gives the direct results. */
+/* CONV2D_ALGO_AUTO (unless NNCLR_CONV_ALGO or NNCLR_WINOGRAD_TILE say otherwise for this
+ * process): 3x3 stride-1 convs with 16 to 32 channels run F(4x4, 3x3) Winograd, above that
+ * F(2x2, 3x3); backward weights with 16-lane (AVX-512) kernels stays on oneDNN below 32
+ * channels for F(4x4) (below 64 for F(2x2)), with 8-lane kernels it is Winograd too. The mixed
+ * convs give the direct results. */
+static void expect_impl(const char *what, const conv2d *c, int pass, const char *prefix) {
+    char msg[200];
+    const char *impl = c ? conv2d_impl_name(c, pass) : NULL;
+    snprintf(msg, sizeof msg, "auto: %s pass %d on %s (%s)", what, pass, prefix, impl_or_none(impl));
+    check_true(msg, impl && strncmp(impl, prefix, strlen(prefix)) == 0);
+}
+
 static void auto_choice(void) {
-    if (getenv("NNCLR_CONV_ALGO")) {
-        printf("note: NNCLR_CONV_ALGO is set, the default choice is not checked\n");
+    if (getenv("NNCLR_CONV_ALGO") || getenv("NNCLR_WINOGRAD_TILE")) {
+        printf("note: NNCLR_CONV_ALGO or NNCLR_WINOGRAD_TILE is set, the default choice is not checked\n");
         return;
     }
-    conv2d *a = NULL, *b = NULL;
-    int ok = conv2d_create(&a, &(conv2d_config){2, 16, 8, 8, 16, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO}) == NNCLR_OK &&
-             conv2d_create(&b, &(conv2d_config){2, 32, 8, 8, 32, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO}) == NNCLR_OK;
-    check_true("auto: 16 channels run on oneDNN's jit kernels",
-               ok && strncmp(conv2d_impl_name(a, 0), "jit", 3) == 0);
-    check_true("auto: 32 channels run on the Winograd kernels",
-               ok && strncmp(conv2d_impl_name(b, 0), "winograd", 8) == 0 &&
-                   strncmp(conv2d_impl_name(b, 1), "winograd", 8) == 0);
-    int wino_w = winograd_weights_preferred(32, 32);
-    char what[160];
-    snprintf(what, sizeof what, "auto: 32-channel backward weights on %s (%s)", wino_w ? "Winograd" : "oneDNN",
-             ok ? impl_or_none(conv2d_impl_name(b, 2)) : "-");
-    check_true(what, ok && strncmp(conv2d_impl_name(b, 2), wino_w ? "winograd" : "jit", wino_w ? 8 : 3) == 0);
-    algo_vs_direct(3, 32, 16, 16, 32, CONV2D_ALGO_AUTO);
-    algo_vs_direct(2, 64, 8, 8, 32, CONV2D_ALGO_AUTO);
+    if (!winograd_supported(dnn_cblock(), dnn_cblock())) {
+        printf("note: no Winograd kernels on this CPU, the default choice is not checked\n");
+        return;
+    }
+    __builtin_cpu_init();
+    const int wide = dnn_cblock() == 16 && __builtin_cpu_supports("avx512f");
+    conv2d *a = NULL, *b = NULL, *d = NULL;
+    conv2d_create(&a, &(conv2d_config){2, 16, 8, 8, 16, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO});
+    conv2d_create(&b, &(conv2d_config){2, 32, 8, 8, 32, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO});
+    conv2d_create(&d, &(conv2d_config){2, 128, 4, 4, 128, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO});
+    expect_impl("16 channels", a, 0, "winograd_4x3");
+    expect_impl("16 channels", a, 1, "winograd_4x3");
+    expect_impl("16 channels", a, 2, wide ? "jit" : "winograd_4x3");
+    for (int p = 0; p < 3; p++) expect_impl("32 channels", b, p, "winograd_4x3");
+    for (int p = 0; p < 3; p++) expect_impl("128 channels", d, p, "winograd_2x3");
     conv2d_free(a);
     conv2d_free(b);
+    conv2d_free(d);
+    algo_vs_direct(3, 16, 16, 16, 16, CONV2D_ALGO_AUTO);
+    algo_vs_direct(3, 32, 16, 16, 32, CONV2D_ALGO_AUTO);
+    algo_vs_direct(2, 64, 8, 8, 32, CONV2D_ALGO_AUTO);
+    algo_vs_direct(2, 128, 4, 4, 128, CONV2D_ALGO_AUTO);
 }
 
 /* ---- errors */

@@ -20,10 +20,12 @@ typedef struct {
     int algo;            /* CONV2D_ALGO_*; 0 (auto) when left out of an initialiser */
 } conv2d_config;
 
-/* AUTO: Winograd F(2x2, 3x3) (ops/winograd.h) for 3x3 / stride 1 / pad 1 convolutions of
- * blocked input with at least 32 input and output channels (multiples of the activation block)
- * on AVX2 + FMA, oneDNN's direct kernels otherwise. The environment variable NNCLR_CONV_ALGO changes what
- * AUTO means for the whole process (benchmarks, comparisons): "direct" = oneDNN everywhere,
+/* AUTO: Winograd (ops/winograd.h) for 3x3 / stride 1 / pad 1 convolutions of blocked input
+ * where winograd_preferred says so (AVX2 + FMA, channel counts multiples of the activation
+ * block, at least 16 with F(4x4) tiles), its backward weights on oneDNN where
+ * winograd_weights_preferred says not; oneDNN's direct kernels otherwise. The environment
+ * variable NNCLR_CONV_ALGO changes what AUTO means for the whole process (benchmarks,
+ * comparisons): "direct" = oneDNN everywhere,
  * "winograd" = Winograd for every shape that qualifies (16 channels included) and oneDNN for the
  * others; unset or any other value = the rule above. DIRECT: always oneDNN. WINOGRAD: Winograd,
  * or an NNCLR_ERR_ARG failure when the shape does not qualify. */

@@ -1,24 +1,27 @@
 /* winograd.h - 3x3 convolution, stride 1, pad 1, on nChw{B}c activations by Winograd's minimal
- * filtering F(2x2, 3x3): forward, backward data and backward weights.
+ * filtering F(m x m, 3x3) with output tiles of m = 2 or 4 pixels: forward, backward data and
+ * backward weights.
  *
- * Where it sits: conv2d (ops/conv2d.h) runs 3x3 stride-1 pad-1 convolutions with at least 32
- * input and output channels (whole activation blocks, core/dnn.h) through here instead of
- * oneDNN's direct kernels when the CPU has AVX2 + FMA. Such convolutions are two thirds of a
- * CIFAR ResNet's work.
+ * Where it sits: conv2d (ops/conv2d.h) runs 3x3 stride-1 pad-1 convolutions through here
+ * instead of oneDNN's direct kernels when the CPU has AVX2 + FMA and winograd_preferred says so
+ * (see there). Such convolutions are two thirds of a CIFAR ResNet's work.
  *
- * Each output tile of 2x2 pixels is A^T [ U (.) V ] A with U = G g G^T (the 3x3 kernel g of a
- * channel pair, 4x4) and V = B^T d B (the 4x4 input patch d around the tile): 16 products per
- * tile and channel pair instead of 36. For a group of tiles the 16 element-wise products become
- * 16 small matrix products over the channels, (tiles, C) x (C, K), run by a register-blocked
- * kernel; the transforms are additions on vectors of channels. The kernels exist for 8 lanes
- * (AVX2) and 16 lanes (AVX-512, used with 16-channel blocks), see winograd_kernels.inc.
- * Backward data is the same convolution with the kernel rotated by 180 degrees and its channel
- * axes swapped. Backward weights accumulates dU = sum over tiles of (A dY A^T) (.) V, as 16
- * (C, tiles) x (tiles, K) products, then dg = G^T dU G.
+ * Each output tile of m x m pixels is A^T [ U (.) V ] A with U = G g G^T (the 3x3 kernel g of a
+ * channel pair) and V = B^T d B (the (m+2) x (m+2) input patch d around the tile): (m+2)^2
+ * products per tile and channel pair instead of 9 m^2, 16 instead of 36 for F(2x2, 3x3), 36
+ * instead of 144 for F(4x4, 3x3) (points 0, +-1, +-2). For a group of tiles the element-wise
+ * products become (m+2)^2 small matrix products over the channels, (tiles, C) x (C, K), run by
+ * a register-blocked kernel; the transforms are additions and small-constant multiply-adds on
+ * vectors of channels. The kernels exist for 8 lanes (AVX2) and 16 lanes (AVX-512, used with
+ * 16-channel blocks), see winograd_kernels.inc. Backward data is the same convolution with the
+ * kernel rotated by 180 degrees and its channel axes swapped. Backward weights accumulates
+ * dU = sum over tiles of (A dY A^T) (.) V as (C, tiles) x (tiles, K) products, then
+ * dg = G^T dU G.
  *
- * The result differs from a direct convolution by rounding only (the transforms have small
- * integer and 1/2 coefficients): relative error about 1e-6, checked in tests/test_conv2d.c
- * against PyTorch fixtures, finite differences and oneDNN's direct kernels. */
+ * The result differs from a direct convolution by rounding only: relative error about 5e-7 for
+ * F(2x2, 3x3) (coefficients 1 and 1/2) and about 5e-6 for F(4x4, 3x3) (coefficients up to 8
+ * and 1/24), checked in tests/test_conv2d.c against PyTorch fixtures, finite differences and
+ * oneDNN's direct kernels for both tile sizes. */
 #ifndef NNCLR_OPS_WINOGRAD_H
 #define NNCLR_OPS_WINOGRAD_H
 
@@ -30,18 +33,23 @@ typedef struct winograd winograd;
 /* 1 when this CPU runs the Winograd kernels (AVX2 + FMA) and the shape qualifies: c and k
  * multiples of the activation block (8 or 16, core/dnn.h) and >= 8, all sizes >= 1. */
 int winograd_supported(int c, int k);
-/* 1 when Winograd is also the faster choice: supported and c, k >= 32. At 16 channels the
- * transforms cost about what the saved products do, and oneDNN's direct kernels are as fast or
- * faster (bench/bench_conv: 0.8-1.1x forward / backward data, 0.8x backward weights); at 32 and
- * 64 channels Winograd is 1.2-1.8x faster. */
+/* The output tile m (2 or 4) used for c input and k output channels: NNCLR_WINOGRAD_TILE ("2"
+ * or "4") when set, else 4 up to 32 channels and 2 above. F(4x4) is 1.3-1.6x faster than
+ * F(2x2) per pass (bench/bench_conv), but its ~10x larger rounding error grows with the
+ * channel count: on ResNet-18 (64 to 512 channels) its gradients left the float32 PyTorch
+ * tolerances of tests/test_resnet.c, on ResNet-20 (16 to 64) they stay within them. */
+int winograd_tile(int c, int k);
+/* 1 when Winograd is also the faster choice for forward and backward data: supported and c, k
+ * >= 16 with F(4x4) tiles (>= 32 with F(2x2)). bench/bench_conv against oneDNN's direct
+ * kernels, batch 256, AVX-512: F(4x4) 1.2 / 1.0x at 16 channels (forward / backward data),
+ * 1.5x at 32, 2.3x at 64; F(2x2) 0.9 / 0.75x at 16, 1.0-1.2x at 32, 1.6-1.7x at 64. */
 int winograd_preferred(int c, int k);
-/* 1 when Winograd's backward-weights pass is faster than oneDNN's too: from 32 channels with
- * the 8-lane (AVX2) kernels (1.6x at 32), from 64 with the 16-lane (AVX-512) ones. At 32
- * channels the 16-lane transforms cost more than the saved products (bench/bench_conv: 0.78-0.82x
- * against oneDNN's avx512 kernel; 64 channels 1.4-1.5x), so conv2d then runs that one pass on
- * oneDNN and forward / backward data on Winograd. */
+/* 1 when Winograd's backward-weights pass is faster than oneDNN's too: always (when preferred)
+ * with the 8-lane (AVX2) kernels; with the 16-lane (AVX-512) ones from 32 channels for F(4x4)
+ * (0.9x at 16, 1.3x at 32) and from 64 for F(2x2) (0.6-0.8x at 32, 1.4x at 64). Otherwise conv2d
+ * runs that one pass on oneDNN and forward / backward data on Winograd. */
 int winograd_weights_preferred(int c, int k);
-/* "winograd_2x3:avx512" or "winograd_2x3:avx2": the kernels g runs. For tests and logs. */
+/* "winograd_{2x3,4x3}:{avx512,avx2}": the tile and kernels g runs. For tests and logs. */
 const char *winograd_impl_name(const winograd *g);
 
 /* A 3x3 / stride 1 / pad 1 convolution of n images (c, h, w) -> (k, h, w). need_dx: also
