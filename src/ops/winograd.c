@@ -32,6 +32,7 @@
  * within noise, 4 and 6 up to 40 % slower at 32-64 channels; backward weights 30 best of 8-30. */
 #define TGW 30
 #define TG_MAX 30
+#define PD 4 /* tiles ahead that the passes prefetch (winograd_kernels.inc) */
 
 /* The tiling: output tiles m x m, F(2x2, 3x3) with 16 positions of 4x4 patches or F(4x4, 3x3)
  * with 36 of 6x6; tiles numbered over (image, tile row, tile column). */
@@ -127,9 +128,8 @@ int winograd_preferred(int c, int k) {
 
 int winograd_weights_preferred(int c, int k) {
     if (!winograd_preferred(c, k)) return 0;
-    if (!wide_kernels()) return 1;
-    int min = winograd_tile(c, k) == 4 ? 32 : 64;
-    return c >= min && k >= min;
+    if (!wide_kernels() || winograd_tile(c, k) == 4) return 1;
+    return c >= 64 && k >= 64;
 }
 
 const char *winograd_impl_name(const winograd *g) {

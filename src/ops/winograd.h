@@ -41,13 +41,13 @@ int winograd_supported(int c, int k);
 int winograd_tile(int c, int k);
 /* 1 when Winograd is also the faster choice for forward and backward data: supported and c, k
  * >= 16 with F(4x4) tiles (>= 32 with F(2x2)). bench/bench_conv against oneDNN's direct
- * kernels, batch 256, AVX-512: F(4x4) 1.2 / 1.0x at 16 channels (forward / backward data),
- * 1.5x at 32, 2.3x at 64; F(2x2) 0.9 / 0.75x at 16, 1.0-1.2x at 32, 1.6-1.7x at 64. */
+ * kernels, batch 256, 2 threads, AVX-512: F(4x4) 1.5-1.6 / 1.3x at 16 channels (forward /
+ * backward data), 1.5-2x at 32; F(2x2) 1.2-1.3x at 32, 1.6-1.9x at 64. */
 int winograd_preferred(int c, int k);
 /* 1 when Winograd's backward-weights pass is faster than oneDNN's too: always (when preferred)
- * with the 8-lane (AVX2) kernels; with the 16-lane (AVX-512) ones from 32 channels for F(4x4)
- * (0.9x at 16, 1.3x at 32) and from 64 for F(2x2) (0.6-0.8x at 32, 1.4x at 64). Otherwise conv2d
- * runs that one pass on oneDNN and forward / backward data on Winograd. */
+ * with F(4x4) tiles or the 8-lane (AVX2) kernels; F(2x2) with the 16-lane (AVX-512) kernels
+ * from 64 channels (0.9x at 32, 1.4x at 64). Otherwise conv2d runs that one pass on oneDNN and
+ * forward / backward data on Winograd. */
 int winograd_weights_preferred(int c, int k);
 /* "winograd_{2x3,4x3}:{avx512,avx2}": the tile and kernels g runs. For tests and logs. */
 const char *winograd_impl_name(const winograd *g);
