@@ -22,6 +22,7 @@
  * identical on every rank. Top-k sampling draws from a stream keyed by (step, view, global
  * row), so the choice does not depend on R either. */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "core/status.h"
@@ -33,9 +34,16 @@
 /* 1 when every value is finite. (A NaN pixel would otherwise vanish in the fused BN + ReLU,
  * which maps NaN to 0, and only show up later as a NaN gradient.) */
 static int all_finite(const float *x, size_t n) {
-    int ok = 1;
-    for (size_t i = 0; i < n; i++) ok &= isfinite(x[i]) != 0;
-    return ok;
+    int bad = 0;
+    /* NaN and Inf are the floats whose exponent bits are all set; tested on the bits so the
+     * loop vectorises (a view of batch 256 at 3x32x32 is 786k values). */
+    #pragma omp parallel for simd reduction(|:bad) schedule(static) if (n >= 65536)
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, x + i, sizeof u);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return !bad;
 }
 
 /* Positives of view v for this rank's n queries: the nearest support-set row, or one drawn
