@@ -2,9 +2,11 @@
  *
  * The network is a stem (conv-BN-ReLU, optional max-pool) and a list of residual blocks. Each
  * block is 2 (basic) or 3 (bottleneck) conv-BN units plus an optional projection shortcut
- * (1x1 conv + BN). BN units before a ReLU fuse it (oneDNN fuse_norm_relu); the last BN of a
- * block writes its output in place and the residual add + ReLU overwrites it, so the block
- * output is that buffer. Forward and backward are written out explicitly in the fixed order. */
+ * (1x1 conv + BN). BN units before a ReLU fuse it; the last BN of a block adds the shortcut
+ * and applies the block's ReLU in its normalising pass, so its output buffer is the block
+ * output. In backward a block's output gradient stays in two parts (the next block's shortcut
+ * and main-path gradients) until relu_backward_add joins them through that ReLU. Forward and
+ * backward are written out explicitly in the fixed order. */
 #include "model/resnet.h"
 
 #include <math.h>
