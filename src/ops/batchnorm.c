@@ -44,6 +44,8 @@ struct batchnorm {
     const dist *dist;  /* NULL or one rank: statistics of this process's rows */
     double *sums;      /* (2 C) per-channel sums (all-reduced when distributed) */
     double *parts;     /* (cpad(C) / B, BN_PARTS, 2, B) partial sums of the reductions */
+    float *coef;       /* (5, cpad(C)) per-channel constants of the current call: mu, a, beta,
+                          k0, kx (see set_coeffs); padded channels stay 0 */
 };
 
 static size_t align64(size_t v) { return (v + 63) & ~(size_t)63; }
@@ -66,7 +68,8 @@ nnclr_status batchnorm_create_dist(batchnorm **out, int n, int c, int h, int w, 
     b->dist = dd;
     b->sums = nnclr_calloc(2 * (size_t)c, sizeof(double));
     b->parts = nnclr_calloc((size_t)dnn_cpad(c) * BN_PARTS * 2, sizeof(double));
-    if (!b->sums || !b->parts) {
+    b->coef = nnclr_calloc((size_t)dnn_cpad(c) * 5, sizeof(float));
+    if (!b->sums || !b->parts || !b->coef) {
         batchnorm_free(b);
         return NNCLR_ERR_NOMEM;
     }
@@ -80,6 +83,7 @@ void batchnorm_free(batchnorm *b) {
     if (!b) return;
     free(b->sums);
     free(b->parts);
+    free(b->coef);
     free(b);
 }
 
@@ -100,16 +104,29 @@ ALWAYS_INLINE float relu_mask(float dy, float x, float mu, float a, float beta, 
     return relu ? m : dy;
 }
 
-/* Per-lane constants of channel block cb: mu = mean, a = gamma / sqrt(var + eps), be = beta;
- * zero for padded lanes (so padded channels stay zero). */
-ALWAYS_INLINE void lane_coeffs(const batchnorm *b, int cb, int B, const float *mean, const float *var,
-                               const float *gamma, const float *beta, float *mu, float *a, float *be) {
-    for (int l = 0; l < B; l++) {
-        int ch = cb * B + l;
-        mu[l] = ch < b->c ? mean[ch] : 0.0f;
-        a[l] = ch < b->c ? (float)((double)gamma[ch] / sqrt((double)var[ch] + BN_EPS)) : 0.0f;
-        be[l] = ch < b->c ? beta[ch] : 0.0f;
+/* The per-channel constants of a pass, computed once per call (not per task): mu = mean,
+ * a = gamma / sqrt(var + eps), beta; with the backward sums also k0 = a sum_g / count and
+ * kx = a / (var + eps) sum_gx / count. */
+static void set_coeffs(batchnorm *b, const float *mean, const float *var, const float *gamma,
+                       const float *beta, const double *sum_g, const double *sum_gx, double count) {
+    const size_t cp = (size_t)dnn_cpad(b->c);
+    float *mu = b->coef, *a = mu + cp, *be = a + cp, *k0 = be + cp, *kx = k0 + cp;
+    for (int ch = 0; ch < b->c; ch++) {
+        double ad = (double)gamma[ch] / sqrt((double)var[ch] + BN_EPS);
+        mu[ch] = mean[ch];
+        a[ch] = (float)ad;
+        be[ch] = beta[ch];
+        if (sum_g) {
+            k0[ch] = (float)(ad * sum_g[ch] / count);
+            kx[ch] = (float)(ad / ((double)var[ch] + BN_EPS) * sum_gx[ch] / count);
+        }
     }
+}
+
+/* Constant k (0 mu, 1 a, 2 beta, 3 k0, 4 kx) of the B lanes of channel block cb, into v. */
+ALWAYS_INLINE void lanes(const batchnorm *b, int k, int cb, int B, float *v) {
+    const float *src = b->coef + (size_t)k * dnn_cpad(b->c) + (size_t)cb * B;
+    for (int l = 0; l < B; l++) v[l] = src[l];
 }
 
 /* One reduction task: channel block cb, images [n0, n1); two sums per lane into o[0..B) and
@@ -119,9 +136,8 @@ ALWAYS_INLINE void lane_coeffs(const batchnorm *b, int cb, int B, const float *m
  *             then in double over images).
  * 4 interleaved accumulators per lane, so the speed is not bound by one chain of dependent
  * additions. Called with B and relu literal, so the lane arrays live in registers. */
-ALWAYS_INLINE void sums_task(const batchnorm *b, const float *x, const float *dy, const float *mean,
-                             const float *var, const float *gamma, const float *beta, int cb, int n0,
-                             int n1, double *o, const int relu, const int B) {
+ALWAYS_INLINE void sums_task(const batchnorm *b, const float *x, const float *dy, int cb, int n0, int n1,
+                             double *o, const int relu, const int B) {
     const int cb_count = dnn_cpad(b->c) / B;
     const size_t hw = (size_t)b->h * b->w;
     double d1[16] = {0}, d2[16] = {0};
@@ -149,8 +165,10 @@ ALWAYS_INLINE void sums_task(const batchnorm *b, const float *x, const float *dy
             d2[l] = (s2[0][l] + s2[1][l]) + (s2[2][l] + s2[3][l]);
         }
     } else {
-        float mu[16] = {0}, a[16] = {0}, be[16] = {0};
-        lane_coeffs(b, cb, B, mean, var, gamma, beta, mu, a, be);
+        float mu[16], a[16], be[16];
+        lanes(b, 0, cb, B, mu);
+        lanes(b, 1, cb, B, a);
+        lanes(b, 2, cb, B, be);
         for (int n = n0; n < n1; n++) {
             const size_t base = ((size_t)n * cb_count + cb) * hw * B;
             const float *xp = x + base, *gp = dy + base;
@@ -183,9 +201,9 @@ ALWAYS_INLINE void sums_task(const batchnorm *b, const float *x, const float *dy
 }
 
 /* The two per-channel sums of sums_task over this rank's (n, h, w), into out[0..C) and
- * out[C..2C); tasks and their fixed-order addition as in the file comment. */
-static void channel_sums(const batchnorm *b, const float *x, const float *dy, const float *mean,
-                         const float *var, const float *gamma, const float *beta, double *out) {
+ * out[C..2C); tasks and their fixed-order addition as in the file comment. With dy, the
+ * constants mu, a, beta of set_coeffs must be set. */
+static void channel_sums(const batchnorm *b, const float *x, const float *dy, double *out) {
     const int B = dnn_cblock(), relu = b->fuse_relu;
     const int cb_count = dnn_cpad(b->c) / B, parts = b->n < BN_PARTS ? b->n : BN_PARTS;
     double *part = b->parts; /* (cb_count, parts, 2, B) */
@@ -194,10 +212,10 @@ static void channel_sums(const batchnorm *b, const float *x, const float *dy, co
         for (int pt = 0; pt < parts; pt++) {
             int n0 = (int)((long)b->n * pt / parts), n1 = (int)((long)b->n * (pt + 1) / parts);
             double *o = part + ((size_t)cb * parts + pt) * 2 * B;
-            if (B == 16 && relu) sums_task(b, x, dy, mean, var, gamma, beta, cb, n0, n1, o, 1, 16);
-            else if (B == 16) sums_task(b, x, dy, mean, var, gamma, beta, cb, n0, n1, o, 0, 16);
-            else if (relu) sums_task(b, x, dy, mean, var, gamma, beta, cb, n0, n1, o, 1, 8);
-            else sums_task(b, x, dy, mean, var, gamma, beta, cb, n0, n1, o, 0, 8);
+            if (B == 16 && relu) sums_task(b, x, dy, cb, n0, n1, o, 1, 16);
+            else if (B == 16) sums_task(b, x, dy, cb, n0, n1, o, 0, 16);
+            else if (relu) sums_task(b, x, dy, cb, n0, n1, o, 1, 8);
+            else sums_task(b, x, dy, cb, n0, n1, o, 0, 8);
         }
     for (int cb = 0; cb < cb_count; cb++)
         for (int l = 0; l < B && cb * B + l < b->c; l++) {
@@ -214,17 +232,16 @@ static void channel_sums(const batchnorm *b, const float *x, const float *dy, co
 /* One element-wise task, channel block cb of image n:
  *   dy NULL:  y = bn_affine(x), then max(., 0) when relu, or max(. + res, 0) when res is given
  *             (forward, either statistics);
- *   else:     y = dx = a g - k0 - (x - mu) kx  with g = relu_mask(dy) and
- *             k0 = a sum_g / count, kx = a rstd^2 sum_gx / count  (backward).
- * Called with B and relu literal. */
+ *   else:     y = dx = a g - k0 - (x - mu) kx  with g = relu_mask(dy)  (backward).
+ * The constants are set_coeffs's. Called with B and relu literal. */
 ALWAYS_INLINE void normalize_task(const batchnorm *b, float *y, const float *x, const float *res,
-                                  const float *dy, const float *mean, const float *var, const float *gamma,
-                                  const float *beta, const double *sum_g, const double *sum_gx,
-                                  double count, int cb, int n, const int relu, const int B) {
+                                  const float *dy, int cb, int n, const int relu, const int B) {
     const int cb_count = dnn_cpad(b->c) / B;
     const size_t hw = (size_t)b->h * b->w;
-    float mu[16] = {0}, a[16] = {0}, be[16] = {0}, k0[16] = {0}, kx[16] = {0};
-    lane_coeffs(b, cb, B, mean, var, gamma, beta, mu, a, be);
+    float mu[16], a[16], be[16], k0[16], kx[16];
+    lanes(b, 0, cb, B, mu);
+    lanes(b, 1, cb, B, a);
+    lanes(b, 2, cb, B, be);
     const size_t base = ((size_t)n * cb_count + cb) * hw * B;
     const float *xp = x + base;
     float *yp = y + base;
@@ -245,12 +262,8 @@ ALWAYS_INLINE void normalize_task(const batchnorm *b, float *y, const float *x, 
             }
         return;
     }
-    for (int l = 0; l < B && cb * B + l < b->c; l++) {
-        int ch = cb * B + l;
-        double ad = (double)gamma[ch] / sqrt((double)var[ch] + BN_EPS);
-        k0[l] = (float)(ad * sum_g[ch] / count);
-        kx[l] = (float)(ad / ((double)var[ch] + BN_EPS) * sum_gx[ch] / count);
-    }
+    lanes(b, 3, cb, B, k0);
+    lanes(b, 4, cb, B, kx);
     const float *gp = dy + base;
     for (size_t i = 0; i < hw; i++)
         for (int l = 0; l < B; l++) {
@@ -259,17 +272,15 @@ ALWAYS_INLINE void normalize_task(const batchnorm *b, float *y, const float *x, 
         }
 }
 
-static void normalize(const batchnorm *b, float *y, const float *x, const float *res, const float *dy,
-                      const float *mean, const float *var, const float *gamma, const float *beta,
-                      const double *sum_g, const double *sum_gx, double count) {
+static void normalize(const batchnorm *b, float *y, const float *x, const float *res, const float *dy) {
     const int B = dnn_cblock(), relu = b->fuse_relu, cb_count = dnn_cpad(b->c) / B;
     #pragma omp parallel for schedule(static) collapse(2)
     for (int cb = 0; cb < cb_count; cb++)
         for (int n = 0; n < b->n; n++) {
-            if (B == 16 && relu) normalize_task(b, y, x, res, dy, mean, var, gamma, beta, sum_g, sum_gx, count, cb, n, 1, 16);
-            else if (B == 16) normalize_task(b, y, x, res, dy, mean, var, gamma, beta, sum_g, sum_gx, count, cb, n, 0, 16);
-            else if (relu) normalize_task(b, y, x, res, dy, mean, var, gamma, beta, sum_g, sum_gx, count, cb, n, 1, 8);
-            else normalize_task(b, y, x, res, dy, mean, var, gamma, beta, sum_g, sum_gx, count, cb, n, 0, 8);
+            if (B == 16 && relu) normalize_task(b, y, x, res, dy, cb, n, 1, 16);
+            else if (B == 16) normalize_task(b, y, x, res, dy, cb, n, 0, 16);
+            else if (relu) normalize_task(b, y, x, res, dy, cb, n, 1, 8);
+            else normalize_task(b, y, x, res, dy, cb, n, 0, 8);
         }
 }
 
@@ -293,14 +304,15 @@ nnclr_status batchnorm_forward_train(batchnorm *b, float *y, void *saved, const 
     float *mean = saved;
     float *var = (float *)((char *)saved + b->var_off);
     double *s = b->sums;
-    channel_sums(b, x, NULL, NULL, NULL, NULL, NULL, s);
+    channel_sums(b, x, NULL, s);
     NNCLR_TRY(dist_allreduce_sum_d(b->dist, s, 2 * (size_t)b->c));
     for (int i = 0; i < b->c; i++) {
         double mu = s[i] / count, v = s[b->c + i] / count - mu * mu;
         mean[i] = (float)mu;
         var[i] = (float)(v > 0 ? v : 0);
     }
-    normalize(b, y, x, residual, NULL, mean, var, gamma, beta, NULL, NULL, count);
+    set_coeffs(b, mean, var, gamma, beta, NULL, NULL, count);
+    normalize(b, y, x, residual, NULL);
 
     /* PyTorch's running statistics: the variance that enters them is unbiased. */
     const float unbias = (float)(count / (count - 1));
@@ -315,7 +327,8 @@ nnclr_status batchnorm_forward_eval(batchnorm *b, float *y, const float *x, cons
                                     const float *gamma, const float *beta, const float *running_mean,
                                     const float *running_var) {
     NNCLR_TRY(check_residual(b, residual));
-    normalize(b, y, x, residual, NULL, running_mean, running_var, gamma, beta, NULL, NULL, 1.0);
+    set_coeffs(b, running_mean, running_var, gamma, beta, NULL, NULL, 1.0);
+    normalize(b, y, x, residual, NULL);
     return NNCLR_OK;
 }
 
@@ -325,12 +338,14 @@ nnclr_status batchnorm_backward(batchnorm *b, float *dx, float *dgamma, float *d
     const float *mean = saved;
     const float *var = (const float *)((const char *)saved + b->var_off);
     double *s = b->sums; /* sum g, then sum g (x - mean) */
-    channel_sums(b, x, dy, mean, var, gamma, beta, s);
+    set_coeffs(b, mean, var, gamma, beta, NULL, NULL, 0.0);
+    channel_sums(b, x, dy, s);
     for (int i = 0; i < b->c; i++) {
         dbeta[i] += (float)s[i];
         dgamma[i] += (float)(s[b->c + i] / sqrt((double)var[i] + BN_EPS));
     }
     NNCLR_TRY(dist_allreduce_sum_d(b->dist, s, 2 * (size_t)b->c));
-    normalize(b, dx, x, NULL, dy, mean, var, gamma, beta, s, s + b->c, global_count(b));
+    set_coeffs(b, mean, var, gamma, beta, s, s + b->c, global_count(b));
+    normalize(b, dx, x, NULL, dy);
     return NNCLR_OK;
 }
