@@ -3,8 +3,9 @@
  *
  * The ops treat activations as flat arrays, so they serve every layout; ResNet blocks call
  * relu_backward_add at a block's end (its output gradient still in two parts: shortcut and
- * main path of the next block), and add_inplace once before the stem. Loops are OpenMP-parallel in large
- * static chunks and simple enough for the compiler to vectorise; below ELTWISE_PAR_MIN
+ * main path of the next block), and add_inplace once before the stem. Loops are
+ * OpenMP-parallel in large static chunks and simple enough for the compiler to vectorise;
+ * below ELTWISE_PAR_MIN
  * elements they run on the calling thread, where a parallel region would cost more than the
  * work. */
 #include "ops/eltwise.h"
@@ -27,24 +28,6 @@ void relu_backward(float *dx, const float *dy, const float *y, size_t n) {
 void relu_backward_add(float *dx, const float *a, const float *b, const float *y, size_t n) {
     #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
     for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? a[i] + b[i] : 0.0f;
-}
-
-void relu_backward_acc(float *dx, const float *dy, const float *y, size_t n) {
-    #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
-    for (size_t i = 0; i < n; i++) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
-}
-
-void add_forward(float *y, const float *a, const float *b, size_t n) {
-    #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
-    for (size_t i = 0; i < n; i++) y[i] = a[i] + b[i];
-}
-
-void add_relu_forward(float *y, const float *a, const float *b, size_t n) {
-    #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
-    for (size_t i = 0; i < n; i++) {
-        float s = a[i] + b[i];
-        y[i] = s > 0.0f ? s : 0.0f;
-    }
 }
 
 void add_inplace(float *dst, const float *src, size_t n) {

@@ -1,5 +1,6 @@
 /* eltwise.h - element-wise ops on activations of any layout (they are flat float arrays):
- * ReLU, residual add, and the fused residual add + ReLU that ends a ResNet block. OpenMP. */
+ * ReLU, the two-part ReLU backward that ends a ResNet block's backward, residual add, layout
+ * conversion. (The block's forward add + ReLU is fused into its last batch norm.) OpenMP. */
 #ifndef NNCLR_OPS_ELTWISE_H
 #define NNCLR_OPS_ELTWISE_H
 
@@ -12,12 +13,6 @@ void relu_backward(float *dx, const float *dy, const float *y, size_t n);
 /* dx = (a + b) * (y > 0), OVERWRITES dx; dx may equal a or b: the ReLU backward of a block
  * whose output gradient arrives as two parts (shortcut and main path of the next block). */
 void relu_backward_add(float *dx, const float *a, const float *b, const float *y, size_t n);
-/* dx += dy * (y > 0) */
-void relu_backward_acc(float *dx, const float *dy, const float *y, size_t n);
-/* y = a + b. */
-void add_forward(float *y, const float *a, const float *b, size_t n);
-/* y = max(a + b, 0). y may equal a or b. */
-void add_relu_forward(float *y, const float *a, const float *b, size_t n);
 /* dst += src */
 void add_inplace(float *dst, const float *src, size_t n);
 /* Layout conversion of the network input / for tests: plain NCHW <-> nChw{B}c. */
