@@ -153,13 +153,17 @@ static int auto_algo(void) {
     return env_algo;
 }
 
-/* 1 when this convolution runs on the Winograd kernels; a failure when WINOGRAD was asked for a
- * shape that does not qualify. */
+/* Which passes run on the Winograd kernels: WINO_NONE, WINO_ALL, or WINO_NOT_WEIGHTS (the
+ * automatic choice where oneDNN's backward weights is faster); a failure when WINOGRAD was
+ * asked for a shape that does not qualify. */
+enum { WINO_NONE, WINO_ALL, WINO_NOT_WEIGHTS };
 static nnclr_status choose_winograd(const conv2d_config *g, int *use) {
     int fits = g->k == 3 && g->stride == 1 && g->pad == 1 && !g->src_plain && winograd_supported(g->ic, g->oc);
     int algo = g->algo == CONV2D_ALGO_AUTO ? auto_algo() : g->algo;
-    *use = algo == CONV2D_ALGO_WINOGRAD ? fits
-         : algo == CONV2D_ALGO_AUTO ? fits && winograd_preferred(g->ic, g->oc) : 0;
+    if (algo == CONV2D_ALGO_WINOGRAD) *use = fits ? WINO_ALL : WINO_NONE;
+    else if (algo == CONV2D_ALGO_AUTO && fits && winograd_preferred(g->ic, g->oc))
+        *use = winograd_weights_preferred(g->ic, g->oc) ? WINO_ALL : WINO_NOT_WEIGHTS;
+    else *use = WINO_NONE;
     if (g->algo == CONV2D_ALGO_WINOGRAD && !fits)
         return nnclr_fail(NNCLR_ERR_ARG, "conv2d: Winograd needs a 3x3 / stride 1 / pad 1 convolution of blocked "
                           "input with channels multiples of 8 and an AVX2 + FMA CPU (got %dx%d / %d / %d, "
@@ -177,11 +181,10 @@ static nnclr_status conv2d_build(conv2d *c) {
     c->ow = (g->iw + 2 * g->pad - g->k) / g->stride + 1;
     int use_wino;
     NNCLR_TRY(choose_winograd(g, &use_wino));
-    if (use_wino) {
+    if (use_wino != WINO_NONE) {
         NNCLR_TRY(winograd_create(&c->wino, g->n, g->ic, g->ih, g->iw, g->oc, g->need_dx));
-        /* Automatic choice: the backward-weights pass may still be faster on oneDNN. */
-        int algo = g->algo == CONV2D_ALGO_AUTO ? auto_algo() : g->algo;
-        if (algo != CONV2D_ALGO_AUTO || winograd_weights_preferred(g->ic, g->oc)) return NNCLR_OK;
+        if (use_wino == WINO_ALL) return NNCLR_OK;
+        /* else backward weights on oneDNN, made below */
     }
 
     dnnl_memory_desc_t x_md, y_md, w_any, w_plain_md;
