@@ -160,7 +160,7 @@ nnclr_status winograd_create(winograd **out, int n, int c, int h, int w, int k, 
     if (!g) return NNCLR_ERR_NOMEM;
     g->n = n, g->c = c, g->h = h, g->w = w, g->k = k, g->need_dx = need_dx;
     set_tiling(&g->tl, winograd_tile(c, k), n, h, w);
-    g->wide = cpu_avx512 && dnn_cblock() == 16 && c % 16 == 0 && k % 16 == 0;
+    g->wide = wide_kernels(); /* c, k are multiples of the block (winograd_supported) */
     g->tg = g->wide || c + k > 64 ? 12 : 6;
     g->scratch_floats = (size_t)g->tl.npos * TG_MAX * (size_t)(c + k);
     g->u_fwd = nnclr_malloc((size_t)g->tl.npos * c * k * sizeof(float));
