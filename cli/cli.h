@@ -28,13 +28,14 @@ typedef struct {
     const char *data, *data_path, *augment;
     int crop_size, loader_threads;
     double crop_scale_min;
-    double eval_fraction;
+    double eval_fraction, val_fraction;
     /* model */
     const char *arch;
     int cifar_stem, proj_hidden, proj_dim, pred_hidden, predictor;
     /* objective */
-    const char *positive;
+    const char *positive, *support_start;
     int queue_size, topk, push_both, shard_nn_search;
+    double nn_start, nn_ramp, nn_prob_start;
     double temperature;
     /* optimisation */
     const char *optimizer;

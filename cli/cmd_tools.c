@@ -252,24 +252,28 @@ int cmd_plot(int argc, char **argv) {
     snprintf(log, sizeof log, "%s/metrics.jsonl", pos[0]);
     if (!out[0]) snprintf(path, sizeof path, "%s/curves.svg", pos[0]);
     else snprintf(path, sizeof path, "%s", out);
-    double *sx = NULL, *sy = NULL, *kx = NULL, *ky = NULL, *nx = NULL, *ny = NULL;
-    int ns = 0, nk = 0, nn = 0, code = 0;
+    double *sx = NULL, *sy = NULL, *kx = NULL, *ky = NULL, *nx = NULL, *ny = NULL, *fx = NULL, *fy = NULL;
+    int ns = 0, nk = 0, nn = 0, nf = 0, code = 0;
     nnclr_status s = jsonl_read_series(log, "epoch", "loss", &sx, &sy, &ns);
     if (!s) s = jsonl_read_series(log, "epoch", "knn_top1", &kx, &ky, &nk);
     if (!s) s = jsonl_read_series(log, "epoch", "nn_acc", &nx, &ny, &nn);
+    /* Runs from before the positive schedule have no nn_frac: the curve is then left out. */
+    if (!s) s = jsonl_read_series(log, "epoch", "nn_frac", &fx, &fy, &nf);
     if (!s && ns == 0) s = nnclr_fail(NNCLR_ERR_FORMAT, "%s: no loss records", log);
     if (!s) {
         for (int i = 0; i < nk; i++) ky[i] *= 100;
         for (int i = 0; i < nn; i++) ny[i] *= 100;
+        for (int i = 0; i < nf; i++) fy[i] *= 100;
         svg_series loss = {sx, sy, ns, "InfoNCE loss", NULL};
-        svg_series acc[2] = {{kx, ky, nk, "kNN top-1 (test)", NULL}, {nx, ny, nn, "NN accuracy (support set)", NULL}};
+        svg_series acc[3] = {{kx, ky, nk, "kNN top-1 (test)", NULL}, {nx, ny, nn, "NN accuracy (support set)", NULL},
+                             {fx, fy, nf, "neighbour positives", NULL}};
         svg_panel panels[2] = {{"training loss", "epoch", "loss", &loss, 1, 0},
-                               {"accuracy", "epoch", "%", acc, 2, 0}};
-        s = svg_plot_write(path, pos[0], panels, nk + nn > 0 ? 2 : 1, 0, 0);
+                               {"accuracy", "epoch", "%", acc, nf > 0 ? 3 : 2, 0}};
+        s = svg_plot_write(path, pos[0], panels, nk + nn + nf > 0 ? 2 : 1, 0, 0);
     }
     if (s) code = runtime_error("plot", s);
     else printf("wrote %s (%d loss points, %d kNN evaluations)\n", path, ns, nk);
-    free(sx); free(sy); free(kx); free(ky); free(nx); free(ny);
+    free(sx); free(sy); free(kx); free(ky); free(nx); free(ny); free(fx); free(fy);
     return code;
 }
 

@@ -106,9 +106,11 @@ int cmd_train(int argc, char **argv) {
     train_opts o;
     const char *preset = args_peek(argc, argv, 2, "preset"), *resume = args_peek(argc, argv, 2, "resume");
     if (train_opts_preset(&o, preset ? preset : "small")) return EXIT_USAGE;
+    char start_before[16] = "";
     if (resume) {
         int rc = load_run_config(&o, resume, "train");
         if (rc) return rc;
+        snprintf(start_before, sizeof start_before, "%s", o.support_start);
         /* --stop-after simulates an interruption: a resumed run goes on to --epochs unless the
          * command line asks again. */
         o.stop_after = 0;
@@ -129,6 +131,20 @@ int cmd_train(int argc, char **argv) {
     if (o.batch % world != 0 || o.batch / world < 2) {
         fprintf(stderr, "nnclr train: --batch %d must be a multiple of the %d processes, >= 2 per process\n",
                 o.batch, world);
+        return EXIT_USAGE;
+    }
+    if ((o.nn_start > 0 || o.nn_ramp > 0) && strcmp(o.positive, "nn") != 0) {
+        fprintf(stderr, "nnclr train: --nn-start / --nn-ramp schedule neighbour positives and need --positive nn\n");
+        return EXIT_USAGE;
+    }
+    if (o.nn_start + o.nn_ramp > o.epochs) {
+        fprintf(stderr, "nnclr train: --nn-start %g + --nn-ramp %g epochs is longer than the run (--epochs %d)\n",
+                o.nn_start, o.nn_ramp, o.epochs);
+        return EXIT_USAGE;
+    }
+    if (resume && !strcmp(start_before, "random") && !strcmp(o.support_start, "empty")) {
+        fprintf(stderr, "nnclr train: --support-start empty cannot resume %s, whose support set started random "
+                "(its unfilled rows are random vectors)\n", resume);
         return EXIT_USAGE;
     }
     if (o.topk > o.queue_size) {
@@ -249,7 +265,8 @@ int cmd_train(int argc, char **argv) {
     int64_t total_steps = (int64_t)o.epochs * steps_per_epoch;
     double t_start = now_s() - pg.elapsed, t_window = now_s();
     int64_t window_steps = 0;
-    double loss_sum = 0, nnacc_sum = 0, pos_sum = 0;
+    double loss_sum = 0, nnacc_sum = 0, pos_sum = 0, nnfrac_sum = 0;
+    int nnacc_n = 0;
     int window_n = 0;
     double last_top1 = -1, last_top5 = -1;
 
@@ -270,7 +287,11 @@ int cmd_train(int argc, char **argv) {
             pg.batch++;
             window_steps++;
             loss_sum += st.loss;
-            nnacc_sum += st.nn_accuracy;
+            if (st.nn_accuracy >= 0) {
+                nnacc_sum += st.nn_accuracy;
+                nnacc_n++;
+            }
+            nnfrac_sum += st.nn_fraction;
             pos_sum += st.pos_similarity;
             window_n++;
             double t = now_s();
@@ -280,13 +301,15 @@ int cmd_train(int argc, char **argv) {
                 double eta = (total_steps - m->step) * (double)o.batch / (ips + 1e-9);
                 char etas[32];
                 fmt_eta(etas, sizeof etas, eta);
-                char nnacc[16], line[256];
-                if (st.nn_accuracy >= 0) snprintf(nnacc, sizeof nnacc, "%.1f%%", 100 * nnacc_sum / window_n);
+                char nnacc[16], nnpos[32] = "", line[320];
+                if (strcmp(o.positive, "nn") == 0 && (o.nn_start > 0 || o.nn_ramp > 0 || o.support_start[0] == 'e'))
+                    snprintf(nnpos, sizeof nnpos, "  NN pos %.0f%%", 100 * nnfrac_sum / window_n);
+                if (nnacc_n > 0) snprintf(nnacc, sizeof nnacc, "%.1f%%", 100 * nnacc_sum / nnacc_n);
                 else snprintf(nnacc, sizeof nnacc, "-");
                 snprintf(line, sizeof line,
-                         "epoch %lld/%d  step %lld/%lld  loss %.4f  lr %.4f  %.0f img/s  NN acc %s  pos sim %.3f  ETA %s",
+                         "epoch %lld/%d  step %lld/%lld  loss %.4f  lr %.4f  %.0f img/s  NN acc %s%s  pos sim %.3f  ETA %s",
                          (long long)epoch + 1, o.epochs, (long long)m->step, (long long)total_steps, loss_sum / window_n,
-                         st.lr, ips, nnacc, pos_sum / window_n, etas);
+                         st.lr, ips, nnacc, nnpos, pos_sum / window_n, etas);
                 if (tty) {
                     printf("\r%-150s", line);
                     if (log_now && pg.batch == steps_per_epoch) printf("\n");
@@ -296,17 +319,18 @@ int cmd_train(int argc, char **argv) {
                 fflush(stdout);
             }
             if (log_now) {
-                jsonl_field f[8] = {{"step", (double)m->step, NULL},
+                jsonl_field f[9] = {{"step", (double)m->step, NULL},
                                     {"epoch", epoch + (double)pg.batch / steps_per_epoch, NULL},
                                     {"loss", loss_sum / window_n, NULL},
                                     {"lr", st.lr, NULL},
                                     {"img_per_s", window_steps * (double)o.batch / (t - t_window + 1e-9), NULL},
-                                    {"nn_acc", st.nn_accuracy >= 0 ? nnacc_sum / window_n : NAN, NULL},
+                                    {"nn_acc", nnacc_n > 0 ? nnacc_sum / nnacc_n : NAN, NULL},
                                     {"pos_sim", pos_sum / window_n, NULL},
+                                    {"nn_frac", nnfrac_sum / window_n, NULL},
                                     {"time_s", t - t_start, NULL}};
-                if (log && (s = jsonl_append(log, f, 8))) goto fail;
-                loss_sum = nnacc_sum = pos_sum = 0;
-                window_n = 0;
+                if (log && (s = jsonl_append(log, f, 9))) goto fail;
+                loss_sum = nnacc_sum = pos_sum = nnfrac_sum = 0;
+                window_n = nnacc_n = 0;
                 window_steps = 0;
                 t_window = t;
             }

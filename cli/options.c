@@ -15,6 +15,9 @@
 #include "model/model_state.h"
 #include "model/nnclr_model.h"
 
+/* Seed of the --val-fraction split: fixed, not the run's --seed. */
+#define VAL_SPLIT_SEED 20211007ULL
+
 int train_opts_preset(train_opts *o, const char *preset) {
     memset(o, 0, sizeof *o);
     o->preset = preset;
@@ -25,6 +28,11 @@ int train_opts_preset(train_opts *o, const char *preset) {
     o->loader_threads = 1;
     o->eval_fraction = 0.1;
     o->positive = "nn";
+    o->support_start = "random";
+    o->nn_start = 0;
+    o->nn_ramp = 0;
+    o->nn_prob_start = 0;
+    o->val_fraction = 0;
     o->predictor = 1;
     o->push_both = 0;
     o->shard_nn_search = 0;
@@ -96,6 +104,7 @@ const arg_spec *train_opts_specs(train_opts *o, int *n) {
     F("crop-size", ARG_INT, &o->crop_size, "augmented view side in pixels (0: the data set's side)", 0, 1024, NULL);
     F("loader-threads", ARG_INT, &o->loader_threads, "data loader worker threads (0: prepare each batch in the training thread)", 0, 64, NULL);
     F("eval-fraction", ARG_FLOAT, &o->eval_fraction, "held-out fraction for test when the data set has no test split", 0.01, 0.9, NULL);
+    F("val-fraction", ARG_FLOAT, &o->val_fraction, "hold out this fraction of the train split (class-stratified, fixed seed) and evaluate on it instead of the test split: for choosing settings (0: off)", 0, 0.9, NULL);
     F("arch", ARG_STR, &o->arch, "backbone", 1, 0, "resnet18|resnet34|resnet50|resnet8|resnet14|resnet20|resnet32|resnet44|resnet56|resnet110");
     F("cifar-stem", ARG_BOOL, &o->cifar_stem, "resnet18/34/50: 3x3 stride-1 stem without max-pool", 1, 0, NULL);
     F("proj-hidden", ARG_INT, &o->proj_hidden, "projection MLP hidden width", 1, 65536, NULL);
@@ -103,6 +112,10 @@ const arg_spec *train_opts_specs(train_opts *o, int *n) {
     F("pred-hidden", ARG_INT, &o->pred_hidden, "prediction MLP hidden width", 1, 65536, NULL);
     F("predictor", ARG_BOOL, &o->predictor, "use the prediction MLP (--no-predictor: ablation)", 1, 0, NULL);
     F("positive", ARG_STR, &o->positive, "positive: nearest neighbour (NNCLR) or the view itself (SimCLR)", 1, 0, "nn|self");
+    F("nn-start", ARG_FLOAT, &o->nn_start, "epochs of own-view (SimCLR) positives before any neighbour positive", 0, 100000, NULL);
+    F("nn-ramp", ARG_FLOAT, &o->nn_ramp, "then the chance of a neighbour positive rises linearly to 1 over this many epochs (0: a switch)", 0, 100000, NULL);
+    F("nn-prob-start", ARG_FLOAT, &o->nn_prob_start, "chance of a neighbour positive at the start of the ramp", 0, 1, NULL);
+    F("support-start", ARG_STR, &o->support_start, "support set at step 0: random unit vectors (the paper) or empty (search only pushed rows)", 1, 0, "random|empty");
     F("queue-size", ARG_INT, &o->queue_size, "support set size Q", 1, 16777216, NULL);
     F("topk", ARG_INT, &o->topk, "sample the positive uniformly among the k nearest", 1, 1024, NULL);
     F("push-both", ARG_BOOL, &o->push_both, "push both views' projections into the support set", 1, 0, NULL);
@@ -155,25 +168,32 @@ nnclr_status open_split(const train_opts *o, int split, dataset *out) {
             return nnclr_fail(NNCLR_ERR_ARG, "--data-path %s: %s", path, strerror(errno));
         return nnclr_fail(NNCLR_ERR_ARG, "%s (the default --data-path of %s): %s", path, o->data, strerror(errno));
     }
+    const char *fmt = !strcmp(o->data, "mnist") ? "idx" : o->data;
+    dataset all = {0}, train = {0}, test = {0};
     if (!strcmp(o->data, "folder")) {
         /* One folder: a seeded class-stratified held-out fraction is the test split. */
-        dataset all = {0}, train = {0}, test = {0};
         int side = o->crop_size > 0 ? o->crop_size : 0;
         NNCLR_TRY(dataset_open_sized(&all, "folder", path, 0, side));
         nnclr_status s = dataset_split(&all, o->eval_fraction, o->seed, &train, &test);
         dataset_free(&all);
         if (s) return s;
-        if (split == DATASET_TEST) {
-            *out = test;
-            dataset_free(&train);
-        } else {
-            *out = train;
-            dataset_free(&test);
-        }
-        return NNCLR_OK;
+    } else if (o->val_fraction > 0) {
+        NNCLR_TRY(dataset_open(&train, fmt, path, DATASET_TRAIN));
+    } else {
+        return dataset_open(out, fmt, path, split);
     }
-    const char *fmt = !strcmp(o->data, "mnist") ? "idx" : o->data;
-    return dataset_open(out, fmt, path, split);
+    if (o->val_fraction > 0) {
+        /* Validation: a held-out part of the train split stands in for the test split. The
+         * split's seed is fixed, so runs of every seed see the same validation images. */
+        dataset_free(&test);
+        all = train;
+        nnclr_status s = dataset_split(&all, o->val_fraction, VAL_SPLIT_SEED, &train, &test);
+        dataset_free(&all);
+        if (s) return s;
+    }
+    *out = split == DATASET_TEST ? test : train;
+    dataset_free(split == DATASET_TEST ? &train : &test);
+    return NNCLR_OK;
 }
 
 nnclr_status make_augment(const train_opts *o, const dataset *d, int eval, augment_config *out) {
@@ -218,6 +238,11 @@ nnclr_status make_model_config(const train_opts *o, const augment_config *aug, i
     c->topk = o->topk;
     c->push_both_views = o->push_both;
     c->shard_nn_search = o->shard_nn_search;
+    /* Epoch counts to steps; the ramp's end is rounded once so start + ramp never passes the run. */
+    c->nn_start_steps = llround(o->nn_start * (double)steps_per_epoch);
+    c->nn_ramp_steps = llround((o->nn_start + o->nn_ramp) * (double)steps_per_epoch) - c->nn_start_steps;
+    c->nn_prob_start = o->nn_prob_start;
+    c->support_start_empty = o->support_start && !strcmp(o->support_start, "empty");
     c->temperature = o->temperature;
     c->optimizer = !strcmp(o->optimizer, "sgd") ? NNCLR_OPT_SGD : NNCLR_OPT_LARS;
     c->base_lr = o->lr;

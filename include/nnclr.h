@@ -98,6 +98,14 @@ typedef struct {
      * an arg-max all-reduce picks the winners (same result, different cost; see
      * docs/DISTRIBUTED.md) instead of searching all of it for its own rows */
     int shard_nn_search;
+    /* positive schedule (src/ssl/positive.h): own-view positives for the first nn_start_steps
+     * steps, then each row takes its neighbour with a probability rising linearly from
+     * nn_prob_start to 1 over nn_ramp_steps (0: a switch). 0, 0: the paper, neighbours always. */
+    int64_t nn_start_steps, nn_ramp_steps;
+    double nn_prob_start;
+    /* 1: the support set starts empty -- the lookup searches only pushed rows, and rows take
+     * their own view until topk rows are there; 0: Q random unit vectors (the paper) */
+    int support_start_empty;
 } nnclr_config;
 
 /* The paper's defaults: resnet50, 2048-2048-256 projector, 4096 predictor, Q 98,304, top-1,
@@ -117,6 +125,7 @@ typedef struct {
     double nn_accuracy;      /* fraction of NNs whose stored label equals the query's; -1 if unknown */
     double pos_similarity;   /* mean cosine similarity of positive pairs */
     int64_t step;            /* steps done after this one */
+    double nn_fraction;      /* fraction of the 2B rows whose positive was the neighbour */
 } nnclr_step_stats;
 
 /* One training step: backbone on both views -> heads -> NN lookup -> loss -> backward ->

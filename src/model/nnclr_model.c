@@ -11,6 +11,7 @@
 #include "core/status.h"
 #include "dist/dist.h"
 #include "ops/l2norm.h"
+#include "ssl/positive.h"
 
 void nnclr_config_default(nnclr_config *c) {
     memset(c, 0, sizeof *c);
@@ -54,6 +55,7 @@ static nnclr_status check_config(const nnclr_config *c) {
     if (!(c->momentum >= 0 && c->momentum < 1)) return nnclr_fail(NNCLR_ERR_ARG, "momentum must be in [0, 1)");
     if (c->total_steps < 1 || c->warmup_steps < 0 || c->warmup_steps > c->total_steps)
         return nnclr_fail(NNCLR_ERR_ARG, "total steps must be >= 1 and warm-up in [0, total steps]");
+    NNCLR_TRY(positive_check_config(c));
     int w = dist_world(c->dist);
     if (c->shard_nn_search && c->topk != 1)
         return nnclr_fail(NNCLR_ERR_ARG, "the sharded nearest-neighbour search supports top-1 only, not top-%d", c->topk);
@@ -121,6 +123,8 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
             !m->dp[v]) { s = NNCLR_ERR_NOMEM; goto fail; }
     }
     m->nn_idx = nnclr_malloc((size_t)2 * n * sizeof(int));
+    m->use_nn = nnclr_malloc((size_t)2 * cfg->batch * sizeof(int));
+    if (!m->use_nn) { s = NNCLR_ERR_NOMEM; goto fail; }
     m->topk_idx = nnclr_malloc((size_t)n * cfg->topk * sizeof(int));
     if (!m->topk_idx) { s = NNCLR_ERR_NOMEM; goto fail; }
     if (m->world > 1) {
@@ -171,6 +175,7 @@ void nnclr_model_free(nnclr_model *m) {
     free(m->g_sim);
     free(m->topk_idx);
     free(m->nn_idx);
+    free(m->use_nn);
     free(m->znorm);
     free(m->eval_in);
     free(m->eval_feat);

@@ -44,6 +44,7 @@ struct nnclr_model {
     float *dz[2], *dp[2]; /* (n, D) */
     float *dfeat[2];      /* (n, F) */
     int *nn_idx;          /* (2, n) support-set rows chosen as positives, per view */
+    int *use_nn;          /* (2, N) positive of each global row: 1 = neighbour, 0 = own view */
     int *topk_idx;        /* (n, topk) candidate lists for top-k sampling */
     /* the global batch (N = n world rows) when world > 1; NULL otherwise */
     float *g_pos[2], *g_p[2], *g_dpos[2], *g_dp[2]; /* (N, D) */

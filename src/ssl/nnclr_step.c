@@ -1,7 +1,8 @@
 /* nnclr_step.c - one NNCLR training step, the whole data flow in order:
  *
  *   views -> backbone (both views, batch statistics) -> projector z, predictor p
- *         -> support set: positive a_v = NN(normalise(z_v)) (no gradient; SimCLR: a_v = z_v)
+ *         -> positives (ssl/positive.h): per row, a_v = NN(normalise(z_v)) from the support
+ *            set (no gradient) or a_v = z_v (SimCLR, with gradient), as the schedule draws
  *         -> loss L = 1/2 InfoNCE(a1, p2) + 1/2 InfoNCE(a2, p1)
  *         -> backward through heads and backbone into the flat gradient buffer
  *         -> LARS update with the scheduled learning rate
@@ -30,6 +31,7 @@
 #include "model/nnclr_model.h"
 #include "ops/l2norm.h"
 #include "ssl/loss.h"
+#include "ssl/positive.h"
 
 /* 1 when every value is finite. (A NaN pixel would otherwise vanish in the fused BN + ReLU,
  * which maps NaN to 0, and only show up later as a NaN gradient.) */
@@ -46,13 +48,17 @@ static int all_finite(const float *x, size_t n) {
     return !bad;
 }
 
-/* Positives of view v for this rank's n queries: the nearest support-set row, or one drawn
- * uniformly among the top k with the stream of (seed, step, view, global row). */
-static nnclr_status nearest(nnclr_model *m, int v) {
+/* Neighbours of view v for this rank's n queries among the first `searchable` support-set rows
+ * (all Q, or the pushed ones of an empty-start set): the nearest row, or one drawn uniformly
+ * among the top k with the stream of (seed, step, view, global row). Written to m->pos[v] and
+ * m->nn_idx. `sharded`: the top-1 search split over the ranks (then m->g_zn holds the gathered
+ * projections of view v). */
+static nnclr_status nearest(nnclr_model *m, int v, int searchable, int sharded) {
     const nnclr_config *c = &m->cfg;
     int n = m->n, D = c->proj_dim, k = c->topk;
     int *idx = m->nn_idx + (size_t)v * n;
-    if (k == 1 && c->shard_nn_search && m->world > 1) {
+    const float *entries = support_set_entries(m->queue);
+    if (sharded) {
         /* Every rank searches its 1/R of the rows for all N queries; the arg-max all-reduce
          * keeps the best (lowest index on ties, like the unsharded search). */
         const dist *dd = c->dist;
@@ -62,20 +68,23 @@ static nnclr_status nearest(nnclr_model *m, int v) {
         NNCLR_TRY(dist_allgather_f(dd, m->zn[v], gz, (size_t)n * D));
         NNCLR_TRY(support_set_topk_range(m->queue, m->g_idx, m->g_sim, gz, N, 1, lo, hi));
         NNCLR_TRY(dist_allreduce_maxloc(dd, m->g_sim, m->g_idx, (size_t)N));
-        const float *entries = support_set_entries(m->queue);
         for (int j = 0; j < n; j++) {
             idx[j] = m->g_idx[(size_t)m->rank * n + j];
             memcpy(m->pos[v] + (size_t)j * D, entries + (size_t)idx[j] * D, (size_t)D * sizeof(float));
         }
         return NNCLR_OK;
     }
-    if (k == 1) return support_set_nearest(m->queue, m->pos[v], idx, m->zn[v], n, 1, NULL);
-    NNCLR_TRY(support_set_topk(m->queue, m->topk_idx, NULL, m->zn[v], n, k));
-    const float *entries = support_set_entries(m->queue);
+    if (k == 1 && searchable == c->queue_size) return support_set_nearest(m->queue, m->pos[v], idx, m->zn[v], n, 1, NULL);
+    if (searchable == c->queue_size) NNCLR_TRY(support_set_topk(m->queue, m->topk_idx, NULL, m->zn[v], n, k));
+    else NNCLR_TRY(support_set_topk_range(m->queue, m->topk_idx, NULL, m->zn[v], n, k, 0, searchable));
     for (int j = 0; j < n; j++) {
-        rng_state r;
-        rng_derive(&r, m->rng.s[0], (uint64_t)m->step * 2 + (uint64_t)v, (uint64_t)m->rank * n + (uint64_t)j);
-        idx[j] = m->topk_idx[(size_t)j * k + rng_below(&r, (uint64_t)k)];
+        if (k == 1) {
+            idx[j] = m->topk_idx[j];
+        } else {
+            rng_state r;
+            rng_derive(&r, m->rng.s[0], (uint64_t)m->step * 2 + (uint64_t)v, (uint64_t)m->rank * n + (uint64_t)j);
+            idx[j] = m->topk_idx[(size_t)j * k + rng_below(&r, (uint64_t)k)];
+        }
         memcpy(m->pos[v] + (size_t)j * D, entries + (size_t)idx[j] * D, (size_t)D * sizeof(float));
     }
     return NNCLR_OK;
@@ -88,7 +97,6 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
     const dist *dd = c->dist;
     const int n = m->n, D = c->proj_dim, N = c->batch, dist_on = m->world > 1;
     const size_t row0 = (size_t)m->rank * n * D;
-    int self = c->positive == NNCLR_POSITIVE_SELF;
     const float *views[2] = {view1, view2};
     size_t view_size = (size_t)n * c->in_channels * c->height * c->width;
     /* Every rank agrees on a bad input, so none is left waiting inside a collective. */
@@ -114,15 +122,26 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
     }
     if (s) goto restore;
 
-    /* Positives (this rank's rows). */
+    /* Positives (this rank's rows): the schedule draws neighbour or own view per global row. */
+    const int Q = c->queue_size;
+    const int searchable = c->positive == NNCLR_POSITIVE_SELF ? 0
+                           : c->support_start_empty ? support_set_fill(m->queue) : Q;
+    const int n_nn = positive_choose(c, m->rng.s[0], m->step, searchable, m->use_nn);
+    const int self = n_nn < 2 * N;  /* some positives are own views: the loss needs dL/da */
+    const int sharded = n_nn > 0 && c->topk == 1 && c->shard_nn_search && dist_on && searchable == Q;
     const float *pos[2];
     for (int v = 0; v < 2; v++) {
         l2norm_forward(m->zn[v], m->znorm, m->z[v], n, D);
-        if (self) {
+        if (n_nn == 0) {
             pos[v] = m->z[v];
-        } else {
-            if ((s = nearest(m, v))) goto restore;
-            pos[v] = m->pos[v];
+            continue;
+        }
+        if ((s = nearest(m, v, searchable, sharded))) goto restore;
+        pos[v] = m->pos[v];
+        if (self) {
+            const int *use = m->use_nn + (size_t)v * N + (size_t)m->rank * n;
+            for (int j = 0; j < n; j++)
+                if (!use[j]) memcpy(m->pos[v] + (size_t)j * D, m->z[v] + (size_t)j * D, (size_t)D * sizeof(float));
         }
     }
 
@@ -150,7 +169,14 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
     if (s) goto restore;
     /* This rank's rows of the gradients. */
     const float *dp[2] = {ldp[0] + (dist_on ? row0 : 0), ldp[1] + (dist_on ? row0 : 0)};
-    const float *dz[2] = {lda[0] + (dist_on ? row0 : 0), lda[1] + (dist_on ? row0 : 0)};
+    float *dz[2] = {lda[0] + (dist_on ? row0 : 0), lda[1] + (dist_on ? row0 : 0)};
+    /* Rows whose positive is a neighbour pass no gradient into z. */
+    if (self && n_nn > 0)
+        for (int v = 0; v < 2; v++) {
+            const int *use = m->use_nn + (size_t)v * N + (size_t)m->rank * n;
+            for (int j = 0; j < n; j++)
+                if (use[j]) memset(dz[v] + (size_t)j * D, 0, (size_t)D * sizeof(float));
+        }
 
     /* Backward: heads then backbone, per view, into the one gradient buffer. */
     for (int v = 1; v >= 0 && !s; v--) {
@@ -174,7 +200,7 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
     /* Diagnostic: how often the chosen neighbour has the query's label (before the push). */
     double nn_acc = -1;
     const int *qlabels = support_set_labels(m->queue);
-    if (!self && labels && qlabels) {
+    if (n_nn > 0 && labels && qlabels) {
         double hit = 0;
         for (int v = 0; v < 2; v++)
             for (int i = 0; i < n; i++) hit += qlabels[m->nn_idx[(size_t)v * n + i]] == labels[i];
@@ -188,7 +214,7 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
         push_labels = m->g_labels;
     }
     /* The sharded search has gathered both views' projections already. */
-    const int gathered = !self && c->topk == 1 && c->shard_nn_search;
+    const int gathered = sharded;
     for (int v = 0; v < (c->push_both_views ? 2 : 1); v++) {
         const float *zn = m->zn[v];
         if (dist_on) {
@@ -206,6 +232,7 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
         stats->nn_accuracy = nn_acc;
         stats->pos_similarity = ls.pos_sim;
         stats->step = m->step;
+        stats->nn_fraction = (double)n_nn / (2.0 * N);
     }
     return NNCLR_OK;
 
