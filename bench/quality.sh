@@ -26,7 +26,7 @@ res=$OUT/results.tsv
 run_row() {  # table row seed epochs linear(0|1) flags...
   local tb=$1 row=$2 seed=$3 ep=$4 lin=$5; shift 5
   local dir=$OUT/$tb/$row-s$seed
-  rm -rf "$dir"
+  rm -rf "$dir"; mkdir -p "$OUT/$tb"
   local t0=$(date +%s.%N)
   "$NNCLR" train --run-dir "$dir" --seed "$seed" --epochs "$ep" --threads "$THREADS" --loader-threads 1 \
       --keep-checkpoints 1 --log-every 50 --no-baseline "$@" > "$dir.log" 2>&1

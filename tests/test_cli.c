@@ -524,6 +524,12 @@ static void test_help(void) {
         {"queue_below_batch", "train --queue-size 8 --batch 16", "--queue-size"},
         {"topk_above_queue", "train --topk 100 --queue-size 64 --batch 16", "--topk"},
         {"resume_missing", "train --resume /nonexistent/nnclr-run", "/nonexistent/nnclr-run"},
+        {"ramp_negative", "train --nn-ramp -1", "--nn-ramp"},
+        {"ramp_too_long", "train --epochs 2 --nn-start 1 --nn-ramp 1.5", "--nn-ramp"},
+        {"prob_above_one", "train --nn-prob-start 1.5", "--nn-prob-start"},
+        {"prob_negative", "train --nn-prob-start -0.1", "--nn-prob-start"},
+        {"schedule_with_self", "train --positive self --nn-start 1", "--nn-start"},
+        {"bad_support_start", "train --support-start full", "full"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int code = run(cases[i].tag, "%s --run-dir %s", cases[i].args, bad_dir);
@@ -687,6 +693,64 @@ static void test_resume(const char *run_a, const char *run_b) {
     compare_runs("stop-after 1 + resume", run_a, run_b, EPOCHS * STEPS_PER_EPOCH);
 }
 
+/* The positive schedule: a run stopped mid-ramp and resumed equals the uninterrupted run, byte
+ * for byte; the metrics log the neighbour-positive fraction (0 before the ramp, 1 after);
+ * an empty-start resume of a random-start run is refused with nothing written. */
+static void test_schedule(const char *run_a, const char *run_c, const char *run_d) {
+    printf("positive schedule: resume mid-ramp\n");
+    const char *sched = "--nn-start 0.5 --nn-ramp 1.5 --nn-prob-start 0.2 --support-start empty --log-every 1";
+    int code = run("train_c", "train %s %s --epochs %d --run-dir %s", g_common, sched, EPOCHS, run_c);
+    check_exit("train with a positive schedule", code, 0);
+    code = run("train_d1", "train %s %s --epochs %d --stop-after 1 --run-dir %s", g_common, sched, EPOCHS, run_d);
+    check_exit("train with a positive schedule, --stop-after 1 (mid-ramp)", code, 0);
+    code = run("train_d2", "train --resume %s", run_d);
+    check_exit("train --resume mid-ramp", code, 0);
+    compare_runs("positive schedule: stop-after 1 + resume", run_c, run_d, EPOCHS * STEPS_PER_EPOCH);
+
+    char path[700];
+    snprintf(path, sizeof path, "%s/config.txt", run_c);
+    char *cfg = slurp(path, NULL);
+    check_true("config.txt holds the schedule", cfg && strstr(cfg, "nn-start = 0.5") && strstr(cfg, "nn-ramp = 1.5") &&
+                                                 strstr(cfg, "nn-prob-start = 0.2") && strstr(cfg, "support-start = empty"));
+    free(cfg);
+    /* nn_frac per step: 0 before the ramp (step <= 6 of 13 per epoch), strictly inside (0, 1)
+     * somewhere on the ramp, 1 after it (steps > 26). */
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run_c);
+    char *log = slurp(path, NULL);
+    int before_zero = 1, after_one = 1, mixed = 0, lines = 0;
+    for (char *line = log ? strtok(log, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        char *f = strstr(line, "\"nn_frac\":");
+        char *st = strstr(line, "\"step\":");
+        if (!f || !st) continue;
+        double frac = atof(f + 10), step = atof(st + 7);
+        lines++;
+        if (step <= 6) before_zero &= frac == 0;
+        else if (step > 2 * STEPS_PER_EPOCH + 1) after_one &= frac == 1;
+        else mixed |= frac > 0 && frac < 1;
+    }
+    free(log);
+    check_true("metrics: nn_frac on every step line", lines == EPOCHS * STEPS_PER_EPOCH);
+    check_true("metrics: nn_frac 0 before the ramp, 1 after it, mixed on it", before_zero && after_one && mixed);
+    check_exit("plot draws the run with its nn_frac curve", run("plot_c", "plot %s", run_c), 0);
+    snprintf(path, sizeof path, "%s/curves.svg", run_c);
+    char *svg = slurp(path, NULL);
+    check_true("curves.svg has the neighbour-positive curve", svg && strstr(svg, "neighbour positives"));
+    free(svg);
+
+    /* run_a started random: an empty-start resume must be refused before anything changes. */
+    snprintf(path, sizeof path, "%s/config.txt", run_a);
+    char *before = slurp(path, NULL);
+    code = run("resume_empty", "train --resume %s --support-start empty --epochs 5", run_a);
+    char *err = output("resume_empty", "err");
+    check_true("--support-start empty on a random-start run: exit 2 naming --support-start",
+               code == 2 && strstr(err, "--support-start"));
+    free(err);
+    char *after = slurp(path, NULL);
+    check_true("...and config.txt is unchanged", before && after && !strcmp(before, after));
+    free(before);
+    free(after);
+}
+
 /* SIGTERM once the first metrics line is out; the checkpoint; --resume to the end of that epoch
  * against the same run uninterrupted. */
 static void test_sigterm(const char *run_dir, const char *straight_dir) {
@@ -808,6 +872,10 @@ int main(void) {
     test_help();
     test_train_and_tools(run_a);
     test_resume(run_a, run_b);
+    char run_c[600], run_d[600];
+    tmp_path(run_c, sizeof run_c, "run_c");
+    tmp_path(run_d, sizeof run_d, "run_d");
+    test_schedule(run_a, run_c, run_d);
     test_sigterm(run_sig, run_straight);
     test_nan(run_nan);
     printf("total %.1f s\n", now_s() - t0);
