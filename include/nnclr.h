@@ -15,6 +15,13 @@ extern "C" {
 
 #define NNCLR_VERSION_STRING "0.1.0"
 
+/* The library exports only what this header declares (it is built with hidden visibility). */
+#if defined(__GNUC__) && !defined(NNCLR_STATIC_ONLY)
+#define NNCLR_API __attribute__((visibility("default")))
+#else
+#define NNCLR_API
+#endif
+
 typedef enum {
     NNCLR_OK = 0,
     NNCLR_ERR_ARG,         /* a caller-supplied value or shape is unsupported */
@@ -26,8 +33,8 @@ typedef enum {
     NNCLR_ERR_INTERRUPTED  /* stopped by a signal; state was saved */
 } nnclr_status;
 
-const char *nnclr_last_error(void);
-const char *nnclr_status_name(nnclr_status s);
+NNCLR_API const char *nnclr_last_error(void);
+NNCLR_API const char *nnclr_status_name(nnclr_status s);
 
 /* ------------------------------------------------------------------------------------------
  * The model: backbone + projection/prediction heads + support set + optimizer, one object.
@@ -59,15 +66,15 @@ typedef struct nnclr_dist nnclr_dist;
 
 /* Calls MPI_Init_thread when launched by mpirun (and MPI is not initialised yet). Fails with
  * NNCLR_ERR_ARG when launched on several processes by a build without MPI. */
-nnclr_status nnclr_dist_init(nnclr_dist **out, int *argc, char ***argv);
+NNCLR_API nnclr_status nnclr_dist_init(nnclr_dist **out, int *argc, char ***argv);
 /* A group of one (single process), also inside an MPI job. */
-nnclr_status nnclr_dist_self(nnclr_dist **out);
-int nnclr_dist_rank(const nnclr_dist *d);   /* 0 for NULL */
-int nnclr_dist_world(const nnclr_dist *d);  /* 1 for NULL */
+NNCLR_API nnclr_status nnclr_dist_self(nnclr_dist **out);
+NNCLR_API int nnclr_dist_rank(const nnclr_dist *d);   /* 0 for NULL */
+NNCLR_API int nnclr_dist_world(const nnclr_dist *d);  /* 1 for NULL */
 /* 1 when this build has MPI. */
-int nnclr_dist_available(void);
+NNCLR_API int nnclr_dist_available(void);
 /* Frees the group; finalizes MPI when nnclr_dist_init initialised it. NULL is a no-op. */
-void nnclr_dist_free(nnclr_dist *d);
+NNCLR_API void nnclr_dist_free(nnclr_dist *d);
 
 typedef enum { NNCLR_POSITIVE_NN = 0, NNCLR_POSITIVE_SELF = 1 } nnclr_positive;
 typedef enum { NNCLR_OPT_LARS = 0, NNCLR_OPT_SGD = 1 } nnclr_optimizer;
@@ -110,14 +117,14 @@ typedef struct {
 
 /* The paper's defaults: resnet50, 2048-2048-256 projector, 4096 predictor, Q 98,304, top-1,
  * tau 0.1, LARS (eta 0.001, momentum 0.9, wd 1e-6), base lr 0.3, batch 256 at 224x224x3. */
-void nnclr_config_default(nnclr_config *cfg);
+NNCLR_API void nnclr_config_default(nnclr_config *cfg);
 
 typedef struct nnclr_model nnclr_model;
 
-nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg);
-void nnclr_model_free(nnclr_model *m);
-const nnclr_config *nnclr_model_config(const nnclr_model *m);
-int nnclr_model_feature_dim(const nnclr_model *m);
+NNCLR_API nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg);
+NNCLR_API void nnclr_model_free(nnclr_model *m);
+NNCLR_API const nnclr_config *nnclr_model_config(const nnclr_model *m);
+NNCLR_API int nnclr_model_feature_dim(const nnclr_model *m);
 
 typedef struct {
     double loss;
@@ -134,13 +141,13 @@ typedef struct {
  * global batch; every rank calls it together)
  * (used only for the NN-accuracy diagnostic). On a NaN/Inf loss or gradient it returns
  * NNCLR_ERR_NUMERIC and leaves parameters, buffers and support set unchanged. */
-nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, const int *labels,
+NNCLR_API nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, const int *labels,
                         nnclr_step_stats *stats);
 
 /* Eval-mode backbone features of n images (any n >= 1): feat (n, feature_dim). */
-nnclr_status nnclr_model_features(nnclr_model *m, const float *images, int n, float *feat);
+NNCLR_API nnclr_status nnclr_model_features(nnclr_model *m, const float *images, int n, float *feat);
 /* Eval-mode L2-normalised projections (n, proj_dim). */
-nnclr_status nnclr_model_projections(nnclr_model *m, const float *images, int n, float *proj);
+NNCLR_API nnclr_status nnclr_model_projections(nnclr_model *m, const float *images, int n, float *proj);
 
 #ifdef __cplusplus
 }
