@@ -751,6 +751,29 @@ static void test_schedule(const char *run_a, const char *run_c, const char *run_
     free(after);
 }
 
+/* A run directory written by nnclr 0.1.0 (tests/fixtures/run_v0.1.0) still reads and resumes. */
+static void test_old_run(const char *dir) {
+    printf("a run directory of nnclr 0.1.0\n");
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp fixtures/run_v0.1.0/config.txt fixtures/run_v0.1.0/metrics.jsonl "
+             "fixtures/run_v0.1.0/ckpt-13.ckpt '%s'/", dir, dir);
+    if (!check_true("fixture run copied", system(cmd) == 0)) return;
+    check_exit("info on the 0.1.0 run", run("old_info", "info %s", dir), 0);
+    char *out = output("old_info", "out");
+    check_true("info: step 13", out && strstr(out, "step: 13"));
+    free(out);
+    check_exit("eval knn on the 0.1.0 run", run("old_knn", "eval knn %s --data-path %s --threads 2", dir, g_data), 0);
+    int code = run("old_resume", "train --resume %s --data-path %s", dir, g_data);
+    check_exit("train --resume of the 0.1.0 run", code, 0);
+    out = output("old_resume", "out");
+    check_true("resumed from its step-13 checkpoint and trained to the end",
+               out && strstr(out, "resumed from") && strstr(out, "step 13") && strstr(out, "training done"));
+    free(out);
+    char path[700];
+    int64_t step = latest_checkpoint(dir, path, sizeof path);
+    check_true("the resumed 0.1.0 run ends at step 26 with finite parameters", step == 26 && params_finite(path));
+}
+
 /* SIGTERM once the first metrics line is out; the checkpoint; --resume to the end of that epoch
  * against the same run uninterrupted. */
 static void test_sigterm(const char *run_dir, const char *straight_dir) {
@@ -876,6 +899,9 @@ int main(void) {
     tmp_path(run_c, sizeof run_c, "run_c");
     tmp_path(run_d, sizeof run_d, "run_d");
     test_schedule(run_a, run_c, run_d);
+    char run_old[600];
+    tmp_path(run_old, sizeof run_old, "run_v0.1.0");
+    test_old_run(run_old);
     test_sigterm(run_sig, run_straight);
     test_nan(run_nan);
     printf("total %.1f s\n", now_s() - t0);
