@@ -213,7 +213,7 @@ nnclr_status dataset_split(const dataset *src, double test_fraction, uint64_t se
             if (!src->labels || src->labels[i] == g) members[count++] = i;
         }
         rng_state r;
-        rng_derive(&r, seed, (uint64_t)g, 0x5b117);
+        rng_derive(&r, seed, (uint64_t)g, RNG_STREAM_SPLIT);
         for (int i = count - 1; i > 0; i--) {
             int j = (int)rng_below(&r, (uint64_t)i + 1);
             int t = members[i];

@@ -19,7 +19,6 @@
 #define LOADER_CHUNK 4
 #define LOADER_MAX_THREADS 256
 /* Stream key of the epoch shuffle; sample streams use keys 0 .. n-1, so they never collide. */
-#define LOADER_SHUFFLE_KEY UINT64_MAX
 
 typedef struct {
     float *view1, *view2;  /* (B_local, C, S, S) each; view2 NULL for one view */
@@ -240,7 +239,7 @@ static void make_order(loader *l, int epoch) {
     for (int i = 0; i < n; i++) l->order[i] = i;
     if (!l->cfg.shuffle) return;
     rng_state r;
-    rng_derive(&r, l->cfg.seed, (uint64_t)epoch, LOADER_SHUFFLE_KEY);
+    rng_derive(&r, l->cfg.seed, (uint64_t)epoch, RNG_STREAM_SHUFFLE);
     for (int i = n - 1; i > 0; i--) {
         int j = (int)rng_below(&r, (uint64_t)i + 1), t = l->order[i];
         l->order[i] = l->order[j], l->order[j] = t;

@@ -57,7 +57,7 @@ nnclr_status finetune_run(nnclr_model *m, const dataset *train, const dataset *t
     if (!s) s = tensor_table_alloc(&head);
     if (s) { tensor_table_free(&head); return s; }
     rng_state rng;
-    rng_derive(&rng, fc->seed, 0xf17e, 0);
+    rng_derive(&rng, fc->seed, RNG_STREAM_FINETUNE, 0);
     float bound = 1.0f / sqrtf((float)F);
     for (size_t i = 0; i < head.total; i++) head.data[i] = 0;
     for (size_t i = 0; i < (size_t)K * F; i++) head.data[w_off + i] = (2 * rng_uniform(&rng) - 1) * bound;

@@ -138,7 +138,7 @@ nnclr_status linear_probe_train_eval(const linear_probe_config *cfg,
 
     /* nn.Linear's default initialisation: U(-1/sqrt(D), 1/sqrt(D)) for weights and bias. */
     rng_state rng;
-    rng_derive(&rng, cfg->seed, 0x11ea7, 0);
+    rng_derive(&rng, cfg->seed, RNG_STREAM_LINEAR_INIT, 0);
     float bound = 1.0f / sqrtf((float)D);
     for (size_t i = 0; i < (size_t)C * D; i++) p.w[i] = (2.0f * rng_uniform(&rng) - 1.0f) * bound;
     for (int i = 0; i < C; i++) p.b[i] = (2.0f * rng_uniform(&rng) - 1.0f) * bound;
@@ -150,7 +150,7 @@ nnclr_status linear_probe_train_eval(const linear_probe_config *cfg,
     const float mom = cfg->momentum, wd = cfg->weight_decay;
     nnclr_status status = NNCLR_OK;
     for (int epoch = 0; epoch < cfg->epochs && status == NNCLR_OK; epoch++) {
-        rng_derive(&rng, cfg->seed, 0x5bff1e, (uint64_t)epoch);
+        rng_derive(&rng, cfg->seed, RNG_STREAM_LINEAR_SHUFFLE, (uint64_t)epoch);
         for (int i = n_train - 1; i > 0; i--) {
             int j = (int)rng_below(&rng, (uint64_t)i + 1);
             int t = p.perm[i]; p.perm[i] = p.perm[j]; p.perm[j] = t;

@@ -103,11 +103,11 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
 
     /* Initialisation: one seeded stream for weights, another for the queue and sampling. */
     rng_state init;
-    rng_derive(&init, cfg->seed, 0x1417, 0);
+    rng_derive(&init, cfg->seed, RNG_STREAM_MODEL, 0);
     resnet_init(m->backbone, m->params.data, m->buffers.data, &init);
     heads_init(m->heads, &m->params, &m->buffers, &init);
-    rng_derive(&m->rng, cfg->seed, 0x1417, 1);
-    if ((s = support_set_create(&m->queue, cfg->queue_size, D, 1, cfg->seed ^ 0x5599ULL))) goto fail;
+    rng_derive(&m->rng, cfg->seed, RNG_STREAM_MODEL, 1);
+    if ((s = support_set_create(&m->queue, cfg->queue_size, D, 1, cfg->seed ^ (uint64_t)RNG_STREAM_QUEUE))) goto fail;
 
     size_t nF = (size_t)n * m->feat_dim, nD = (size_t)n * D;
     for (int v = 0; v < 2; v++) {

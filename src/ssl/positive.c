@@ -6,9 +6,6 @@
 #include "core/rng.h"
 #include "core/status.h"
 
-/* Stream key of the per-row draws (the top-k sampling uses the other keys of the same seed). */
-#define POSITIVE_STREAM 0x9051ULL
-
 double positive_nn_probability(const nnclr_config *c, int64_t step) {
     if (c->positive == NNCLR_POSITIVE_SELF) return 0;
     if (step < c->nn_start_steps) return 0;
@@ -30,7 +27,7 @@ int positive_choose(const nnclr_config *c, uint64_t seed, int64_t step, int sear
     for (int v = 0; v < 2; v++)
         for (int j = 0; j < N; j++) {
             rng_state r;
-            rng_derive(&r, seed ^ POSITIVE_STREAM, (uint64_t)step * 2 + (uint64_t)v, (uint64_t)j);
+            rng_derive(&r, seed ^ (uint64_t)RNG_STREAM_POSITIVE, (uint64_t)step * 2 + (uint64_t)v, (uint64_t)j);
             int on = rng_uniform_double(&r) < p;
             use_nn[(size_t)v * N + j] = on;
             count += on;
