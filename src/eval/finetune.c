@@ -13,21 +13,15 @@
 #include "data/loader.h"
 #include "model/nnclr_model.h"
 #include "ops/linear.h"
+#include "ops/softmax_xent.h"
 #include "optim/lars.h"
+#include "optim/schedule.h"
 
 /* Softmax cross-entropy over rows: loss (mean) and dlogits = (softmax - onehot) / n. */
 static double softmax_ce(float *dlogits, const float *logits, const int *labels, int n, int k) {
     double loss = 0;
-    for (int i = 0; i < n; i++) {
-        const float *l = logits + (size_t)i * k;
-        float mx = l[0];
-        for (int j = 1; j < k; j++) mx = l[j] > mx ? l[j] : mx;
-        double sum = 0;
-        for (int j = 0; j < k; j++) sum += exp((double)l[j] - mx);
-        loss += log(sum) + mx - l[labels[i]];
-        for (int j = 0; j < k; j++)
-            dlogits[(size_t)i * k + j] = (float)((exp((double)l[j] - mx) / sum - (j == labels[i])) / n);
-    }
+    for (int i = 0; i < n; i++)
+        loss += softmax_xent_row(logits + (size_t)i * k, k, labels[i], 1.0 / n, dlogits + (size_t)i * k);
     return loss / n;
 }
 
@@ -80,6 +74,8 @@ nnclr_status finetune_run(nnclr_model *m, const dataset *train, const dataset *t
     loader_config lc = {B, 1, 2, 1, 1, fc->seed, 0, 1, 0};
     if ((s = loader_create(&ld, train, aug, &lc))) goto done;
     long steps = (long)loader_batches_per_epoch(ld) * fc->epochs, step = 0;
+    lr_schedule sched;
+    if ((s = lr_schedule_cosine(&sched, fc->lr, steps))) goto done;
 
     for (int epoch = 0; epoch < fc->epochs; epoch++) {
         if ((s = loader_start_epoch(ld, epoch, 0))) goto done;
@@ -98,7 +94,7 @@ nnclr_status finetune_run(nnclr_model *m, const dataset *train, const dataset *t
             if (!isfinite(loss)) { s = nnclr_fail(NNCLR_ERR_NUMERIC, "fine-tuning loss is not finite"); goto done; }
             linear_backward(dfeat, hgrad + w_off, hgrad + b_off, dlog, feat, head.data + w_off, B, F, K);
             if ((s = resnet_backward(m->backbone, 0, dfeat, m->params.data, m->grads))) goto done;
-            double lr = fc->lr * 0.5 * (1 + cos(M_PI * (double)step / (double)steps));
+            double lr = lr_schedule_at(&sched, step);
             if ((s = lars_step(&opt_bb, &m->params, m->grads, (float)lr))) goto done;
             if ((s = lars_step(&opt_head, &head, hgrad, (float)lr))) goto done;
             loss_sum += loss;

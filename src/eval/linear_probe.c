@@ -11,6 +11,10 @@
 #include <string.h>
 #include "core/rng.h"
 #include "core/status.h"
+#include "core/tensors.h"
+#include "ops/softmax_xent.h"
+#include "optim/lars.h"
+#include "optim/schedule.h"
 
 #define PROBE_EVAL_BLOCK 1024
 
@@ -91,17 +95,19 @@ static int class_rank(const float *s, int c, int y) {
 
 typedef struct {
     float *xtr, *xte;        /* (n_train, dim), (n_test, dim) working copies */
-    float *w, *b;            /* (C, dim), (C) */
-    float *vw, *vb;          /* momentum buffers */
-    float *dw, *db;          /* gradients */
+    tensor_table params;     /* weight (C, dim), bias (C): one flat buffer */
+    float *w, *b;            /* into params.data */
+    float *grad;             /* (params.total) */
+    float *dw, *db;          /* into grad */
+    lars opt;                /* momentum SGD (optim/lars.c), weight decay on the weight only */
     float *xb;               /* (batch, dim) gathered batch */
     float *logits;           /* (max(batch, eval block), C) */
     int *perm;               /* (n_train) */
 } probe_work;
 
 static void probe_work_free(probe_work *p) {
-    free(p->xtr); free(p->xte); free(p->w); free(p->b); free(p->vw); free(p->vb);
-    free(p->dw); free(p->db); free(p->xb); free(p->logits); free(p->perm);
+    free(p->xtr); free(p->xte); tensor_table_free(&p->params); free(p->grad); lars_free(&p->opt);
+    free(p->xb); free(p->logits); free(p->perm);
 }
 
 nnclr_status linear_probe_train_eval(const linear_probe_config *cfg,
@@ -118,20 +124,30 @@ nnclr_status linear_probe_train_eval(const linear_probe_config *cfg,
     memset(&p, 0, sizeof p);
     p.xtr = nnclr_malloc((size_t)n_train * D * sizeof(float));
     p.xte = nnclr_malloc((size_t)n_test * D * sizeof(float));
-    p.w = nnclr_malloc((size_t)C * D * sizeof(float));
-    p.b = nnclr_malloc((size_t)C * sizeof(float));
-    p.vw = nnclr_calloc((size_t)C * D, sizeof(float));
-    p.vb = nnclr_calloc((size_t)C, sizeof(float));
-    p.dw = nnclr_malloc((size_t)C * D * sizeof(float));
-    p.db = nnclr_malloc((size_t)C * sizeof(float));
     p.xb = nnclr_malloc((size_t)B * D * sizeof(float));
     p.logits = nnclr_malloc((size_t)rows * C * sizeof(float));
     p.perm = nnclr_malloc((size_t)n_train * sizeof(int));
-    if (!p.xtr || !p.xte || !p.w || !p.b || !p.vw || !p.vb || !p.dw || !p.db || !p.xb ||
-        !p.logits || !p.perm) {
+    tensor_table_init(&p.params);
+    size_t w_off, b_off;
+    int wshape[2] = {C, D}, bshape[1] = {C};
+    nnclr_status s = tensor_table_add(&p.params, "weight", 2, wshape, TENSOR_WEIGHT, &w_off);
+    if (!s) s = tensor_table_add(&p.params, "bias", 1, bshape, TENSOR_NO_DECAY, &b_off);
+    if (!s) s = tensor_table_alloc(&p.params);
+    lars_config oc = lars_config_default();
+    oc.kind = OPTIM_SGD;
+    oc.momentum = cfg->momentum;
+    oc.weight_decay = cfg->weight_decay;
+    if (!s) s = lars_init(&p.opt, &oc, &p.params);
+    if (!s && !(p.grad = nnclr_calloc(p.params.total, sizeof(float)))) s = NNCLR_ERR_NOMEM;
+    if (!s && (!p.xtr || !p.xte || !p.xb || !p.logits || !p.perm)) s = NNCLR_ERR_NOMEM;
+    if (s) {
         probe_work_free(&p);
-        return NNCLR_ERR_NOMEM;
+        return s;
     }
+    p.w = p.params.data + w_off;
+    p.b = p.params.data + b_off;
+    p.dw = p.grad + w_off;
+    p.db = p.grad + b_off;
     memcpy(p.xtr, train_feat, (size_t)n_train * D * sizeof(float));
     memcpy(p.xte, test_feat, (size_t)n_test * D * sizeof(float));
     if (cfg->standardize) standardize(p.xtr, n_train, p.xte, n_test, D);
@@ -145,10 +161,9 @@ nnclr_status linear_probe_train_eval(const linear_probe_config *cfg,
     for (int i = 0; i < n_train; i++) p.perm[i] = i;
 
     int steps_per_epoch = (n_train + B - 1) / B;
-    double total_steps = (double)cfg->epochs * steps_per_epoch;
     long step = 0;
-    const float mom = cfg->momentum, wd = cfg->weight_decay;
-    nnclr_status status = NNCLR_OK;
+    lr_schedule sched;
+    nnclr_status status = lr_schedule_cosine(&sched, cfg->lr, (long)cfg->epochs * steps_per_epoch);
     for (int epoch = 0; epoch < cfg->epochs && status == NNCLR_OK; epoch++) {
         rng_derive(&rng, cfg->seed, RNG_STREAM_LINEAR_SHUFFLE, (uint64_t)epoch);
         for (int i = n_train - 1; i > 0; i--) {
@@ -169,16 +184,8 @@ nnclr_status linear_probe_train_eval(const linear_probe_config *cfg,
                 float *z = p.logits + (size_t)r * C;
                 int y = train_labels[p.perm[s0 + r]];
                 correct += class_rank(z, C, y) == 0;
-                float zmax = z[0];
-                for (int c = 1; c < C; c++) zmax = z[c] > zmax ? z[c] : zmax;
-                double sum = 0;
-                for (int c = 0; c < C; c++) sum += exp((double)z[c] - zmax);
-                batch_loss += log(sum) - ((double)z[y] - zmax);
-                for (int c = 0; c < C; c++) {
-                    float g = (float)(exp((double)z[c] - zmax) / sum) - (c == y ? 1.0f : 0.0f);
-                    z[c] = g / (float)bs;
-                    p.db[c] += z[c];
-                }
+                batch_loss += softmax_xent_row(z, C, y, 1.0 / bs, z);
+                for (int c = 0; c < C; c++) p.db[c] += z[c];
             }
             if (!isfinite(batch_loss)) {
                 status = nnclr_fail(NNCLR_ERR_NUMERIC, "linear probe: loss is %g at epoch %d",
@@ -188,16 +195,8 @@ nnclr_status linear_probe_train_eval(const linear_probe_config *cfg,
             loss_sum += batch_loss;
             /* dW (C, D) = dlogits (bs, C)^T x (bs, D) */
             gemm(1, 0, C, D, bs, 1.0f, p.logits, C, p.xb, D, 0.0f, p.dw, D);
-            lr = cfg->lr * 0.5 * (1.0 + cos(3.14159265358979323846 * (double)step / total_steps));
-            float lrf = (float)lr;
-            for (size_t i = 0; i < (size_t)C * D; i++) {
-                p.vw[i] = mom * p.vw[i] + p.dw[i] + wd * p.w[i];
-                p.w[i] -= lrf * p.vw[i];
-            }
-            for (int c = 0; c < C; c++) {
-                p.vb[c] = mom * p.vb[c] + p.db[c];
-                p.b[c] -= lrf * p.vb[c];
-            }
+            lr = lr_schedule_at(&sched, step);
+            if ((status = lars_step(&p.opt, &p.params, p.grad, (float)lr))) break;
         }
         if (status == NNCLR_OK && progress)
             progress(user, epoch + 1, cfg->epochs, loss_sum / n_train, (double)correct / n_train, lr);

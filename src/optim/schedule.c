@@ -28,3 +28,8 @@ double lr_schedule_at(const lr_schedule *s, long step) {
     double t = (double)(step - s->warmup_steps) / (double)(s->total_steps - s->warmup_steps);
     return peak * 0.5 * (1.0 + cos(3.14159265358979323846 * t));
 }
+
+nnclr_status lr_schedule_cosine(lr_schedule *s, double peak, long total_steps) {
+    /* batch 256: the peak is base_lr * 256 / 256 = base_lr exactly. */
+    return lr_schedule_init(s, peak, 256, 0, total_steps);
+}

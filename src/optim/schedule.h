@@ -28,5 +28,8 @@ nnclr_status lr_schedule_init(lr_schedule *s, double base_lr, int batch, long wa
                               long total_steps);
 /* Learning rate for 0-based `step` (negative steps are treated as 0). */
 double lr_schedule_at(const lr_schedule *s, long step);
+/* A plain cosine decay from `peak` to 0 over total_steps, no warm-up and no batch scaling (the
+ * linear probe and fine-tuning). */
+nnclr_status lr_schedule_cosine(lr_schedule *s, double peak, long total_steps);
 
 #endif

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/status.h"
+#include "ops/softmax_xent.h"
 
 #define NORM_EPS 1e-12
 
@@ -58,16 +59,8 @@ static void direction(double *loss, double *pos, float *dah, float *dph, float *
     double w = 0.5 / n, lsum = 0, psum = 0;
     for (int i = 0; i < n; i++) {
         float *li = logits + (size_t)i * n;
-        float m = li[0];
-        for (int j = 1; j < n; j++) m = li[j] > m ? li[j] : m;
-        double s = 0;
-        for (int j = 0; j < n; j++) s += exp((double)li[j] - m);
-        double lse = m + log(s);
-        lsum += lse - li[i];
         psum += (double)li[i] * tau;
-        if (dah) {
-            for (int j = 0; j < n; j++) li[j] = (float)(w * (exp((double)li[j] - m) / s - (i == j)));
-        }
+        lsum += softmax_xent_row(li, n, i, w, dah ? li : NULL);
     }
     *loss += 0.5 * lsum / n;
     *pos += 0.5 * psum / n;
