@@ -22,7 +22,7 @@
 
 typedef struct {
     const char *data, *data_path;
-    int batch, threads, k, epochs, flip, lp_batch;
+    int batch, threads, k, epochs, flip, lp_batch, pixels;
     double tau, lr, weight_decay;
     const char *labels;
     uint64_t seed;
@@ -54,7 +54,7 @@ int cmd_eval(int argc, char **argv) {
         return EXIT_USAGE;
     }
     const char *mode = argv[2];
-    eval_opts e = {"", "", 256, 0, 200, 100, 0, 256, 0.1, 0.1, 0.0, "10%", 1};
+    eval_opts e = {"", "", 256, 0, 200, 100, 0, 256, 0, 0.1, 0.1, 0.0, "10%", 1};
     int is_ft = !strcmp(mode, "finetune");
     if (is_ft) {
         e.epochs = 30;
@@ -73,6 +73,7 @@ int cmd_eval(int argc, char **argv) {
         {"weight-decay", ARG_FLOAT, &e.weight_decay, "linear/finetune: weight decay", 0, 1, NULL},
         {"train-batch", ARG_INT, &e.lp_batch, "linear/finetune: training batch", 2, 65536, NULL},
         {"flip", ARG_BOOL, &e.flip, "linear: also train on horizontally flipped images", 1, 0, NULL},
+        {"pixels", ARG_BOOL, &e.pixels, "knn/linear: raw pixels after the eval transform as the features (the baseline)", 1, 0, NULL},
         {"labels", ARG_STR, &e.labels, "finetune: labelled fraction", 1, 0, "1%|10%|100%"},
         {"seed", ARG_U64, &e.seed, "random seed (subset, shuffling, init)", 1, 0, NULL},
     };
@@ -111,9 +112,18 @@ int cmd_eval(int argc, char **argv) {
     printf("nnclr %s: %s on %s (%d train / %d test images)\n", cmd, ckpt, o.data, train.n, test.n);
     double t0 = now_s();
     int dim;
-    if ((s = extract_features(m, &train, &eval_aug, 0, 0, &ftr, &dim))) goto fail;
-    if ((s = extract_features(m, &test, &eval_aug, 0, 0, &fte, &dim))) goto fail;
-    printf("features: %d-dim, %.1f s\n", dim, now_s() - t0);
+    if (e.pixels) {
+        if (e.flip) {
+            s = nnclr_fail(NNCLR_ERR_ARG, "--pixels and --flip cannot be combined");
+            goto fail;
+        }
+        if ((s = extract_pixels(&train, &eval_aug, &ftr, &dim)) || (s = extract_pixels(&test, &eval_aug, &fte, &dim)))
+            goto fail;
+    } else {
+        if ((s = extract_features(m, &train, &eval_aug, 0, 0, cli_dist(), &ftr, &dim))) goto fail;
+        if ((s = extract_features(m, &test, &eval_aug, 0, 0, cli_dist(), &fte, &dim))) goto fail;
+    }
+    printf("%s: %d-dim, %.1f s\n", e.pixels ? "raw pixels" : "features", dim, now_s() - t0);
     double top1 = 0, top5 = 0;
     char t5[16];
     if (!strcmp(mode, "knn")) {
@@ -137,7 +147,7 @@ int cmd_eval(int argc, char **argv) {
             }
             ftr = both;
             float *fl = NULL;
-            if ((s = extract_features(m, &train, &eval_aug, 0, 1, &fl, &dim))) { free(lab); goto fail; }
+            if ((s = extract_features(m, &train, &eval_aug, 0, 1, cli_dist(), &fl, &dim))) { free(lab); goto fail; }
             memcpy(ftr + (size_t)train.n * dim, fl, (size_t)train.n * dim * sizeof(float));
             free(fl);
             memcpy(lab, train.labels, train.n * sizeof(int));

@@ -67,7 +67,7 @@ int cmd_embed(int argc, char **argv) {
     }
     augment_config eval_aug;
     if (!s) s = make_augment(&o, &d, 1, &eval_aug);
-    if (!s) s = extract_features(m, &d, &eval_aug, projections, 0, &feat, &dim);
+    if (!s) s = extract_features(m, &d, &eval_aug, projections, 0, cli_dist(), &feat, &dim);
     char path[4096];
     if (!s && cli_rank0()) {
         snprintf(path, sizeof path, "%s.npy", out);
@@ -150,8 +150,8 @@ int cmd_neighbors(int argc, char **argv) {
         for (int i = 0; i < queries; i++) qi[i] = (int)rng_below(&r, (uint64_t)test.n);
         s = dataset_subset(&qset, &test, qi, queries);
     }
-    if (!s) s = extract_features(m, &train, &ev, 0, 0, &ftr, &dim);
-    if (!s) s = extract_features(m, &qset, &ev, 0, 0, &fq, &dim);
+    if (!s) s = extract_features(m, &train, &ev, 0, 0, cli_dist(), &ftr, &dim);
+    if (!s) s = extract_features(m, &qset, &ev, 0, 0, cli_dist(), &fq, &dim);
     if (!s) s = knn_neighbors(ftr, train.n, fq, queries, dim, k, idx, NULL);
     if (!s) s = image_grid_init(&g, queries, k + 1, ev.size, ev.size, ev.channels, 0, 3);
     uint8_t *px = malloc((size_t)ev.size * ev.size * ev.channels);

@@ -52,6 +52,7 @@ NNCLR_API const char *nnclr_status_name(nnclr_status s);
  *     nnclr_model_free(m);
  * ------------------------------------------------------------------------------------------ */
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* ------------------------------------------------------------------------------------------
@@ -148,6 +149,113 @@ NNCLR_API nnclr_status nnclr_step(nnclr_model *m, const float *view1, const floa
 NNCLR_API nnclr_status nnclr_model_features(nnclr_model *m, const float *images, int n, float *feat);
 /* Eval-mode L2-normalised projections (n, proj_dim). */
 NNCLR_API nnclr_status nnclr_model_projections(nnclr_model *m, const float *images, int n, float *proj);
+
+/* ------------------------------------------------------------------------------------------
+ * A whole training run (src/train/): data set, augmentation and loader, model, the loop with
+ * its live progress, the metrics log (run_dir/metrics.jsonl), kNN evaluation, atomic
+ * checkpoints (every checkpoint_every epochs, at the end, and when should_stop says so) and
+ * bit-identical resume. The nnclr command's `train` is a thin shell over nnclr_train.
+ *
+ *     nnclr_train_config rc;
+ *     nnclr_train_config_preset(&rc, "small");   // the default Fashion-MNIST run
+ *     rc.epochs = 4; rc.run_dir = "runs/mine";
+ *     nnclr_train_result res;
+ *     if (nnclr_train(&rc, NULL, NULL, &res) != NNCLR_OK) { ... nnclr_last_error() ... }
+ *
+ * The fields are those of `nnclr train --help` (config.txt keys), '-' written '_'.
+ * ------------------------------------------------------------------------------------------ */
+typedef struct {
+    const char *preset;      /* the preset the values started from (recorded only) */
+    const char *resume;      /* a run directory to continue from its latest checkpoint, or NULL */
+    /* data */
+    const char *data;        /* fashion-mnist|mnist|cifar10|cifar100|cifar100-coarse|stl10|folder */
+    const char *data_path;   /* "" or NULL: the format's default */
+    const char *augment;     /* auto|imagenet|cifar|gray|crop-only */
+    int crop_size, loader_threads;
+    double crop_scale_min, eval_fraction, val_fraction;
+    /* model */
+    const char *arch;
+    int cifar_stem, proj_hidden, proj_dim, pred_hidden, predictor;
+    /* objective */
+    const char *positive;    /* nn|self */
+    const char *support_start; /* random|empty */
+    int queue_size, topk, push_both, shard_nn_search;
+    double temperature, nn_start, nn_ramp, nn_prob_start;
+    /* optimisation */
+    const char *optimizer;   /* lars|sgd */
+    int epochs, batch, warmup_epochs, threads;
+    double lr, weight_decay, momentum, lars_eta;
+    uint64_t seed;
+    /* run */
+    const char *run_dir;
+    int eval_every, checkpoint_every, keep_checkpoints, log_every, knn_k, stop_after, baseline;
+    double knn_tau;
+    /* the process group (not owned); NULL: single process */
+    nnclr_dist *dist;
+} nnclr_train_config;
+
+/* The defaults of a preset: "small" (the quick Fashion-MNIST run) or "paper" (the paper's
+ * ImageNet recipe). NNCLR_ERR_ARG for another name. */
+NNCLR_API nnclr_status nnclr_train_config_preset(nnclr_train_config *c, const char *preset);
+/* Checks a configuration without touching anything; the message names the offending key as
+ * its flag (--queue-size). */
+NNCLR_API nnclr_status nnclr_train_config_check(const nnclr_train_config *c);
+
+/* The schema of nnclr_train_config: one row per key (config.txt key = command-line flag),
+ * with its type, where it lives in the struct, help text, inclusive range of numbers
+ * (ignored when min > max) and the choices of strings ("a|b", or NULL). */
+typedef enum { NNCLR_KEY_INT, NNCLR_KEY_FLOAT, NNCLR_KEY_STR, NNCLR_KEY_BOOL, NNCLR_KEY_U64 } nnclr_key_type;
+typedef struct {
+    const char *name;
+    nnclr_key_type type;
+    size_t offset;           /* into nnclr_train_config: int, double, const char *, int, uint64_t */
+    const char *help;
+    double min, max;
+    const char *choices;
+} nnclr_config_key;
+NNCLR_API const nnclr_config_key *nnclr_train_config_keys(int *count);
+/* The configuration as `key = value` lines (config.txt), malloc'd; free() it. */
+NNCLR_API char *nnclr_train_config_dump(const nnclr_train_config *c);
+
+/* What the progress hook sees after every step. */
+typedef struct {
+    int64_t epoch, epochs;   /* 1-based epoch of this step, and the run's epochs */
+    int64_t step, total_steps;
+    int64_t batch, batches;  /* batch within the epoch (1-based) and batches per epoch */
+    double loss, lr, img_per_s, eta_s; /* loss: mean since the last metrics line */
+    double nn_accuracy;      /* mean since the last metrics line; NaN when no neighbour was looked up */
+    double nn_fraction;      /* neighbour positives, mean since the last metrics line */
+    double pos_similarity;
+    int logged;              /* 1: this step also wrote a metrics line (then the means restart) */
+} nnclr_train_progress;
+
+typedef struct {
+    void *user;
+    /* One line of information (configuration, resume point, evaluations), without newline. */
+    void (*message)(void *user, const char *line);
+    /* After every step. */
+    void (*progress)(void *user, const nnclr_train_progress *p);
+    /* Asked after every step: nonzero (e.g. a signal number) saves a checkpoint and stops with
+     * NNCLR_ERR_INTERRUPTED. */
+    int (*should_stop)(void *user);
+} nnclr_train_hooks;
+
+typedef struct {
+    int64_t steps;           /* steps done in total */
+    double train_seconds;
+    double knn_top1, knn_top5;          /* last kNN evaluation; -1 when none */
+    double pixels_top1, pixels_top5;    /* raw-pixel baseline; -1 when not run */
+    int stopped;             /* 1: stopped early (stop_after), a checkpoint holds the state */
+    int stop_code;           /* should_stop's value when interrupted */
+} nnclr_train_result;
+
+/* Runs (or resumes) a training run. config_text: what to write as run_dir/config.txt and keep
+ * in checkpoints (the caller's key = value form of c), or NULL for nnclr's own. hooks, result:
+ * may be NULL. NNCLR_ERR_ARG for a bad configuration (nothing is written then),
+ * NNCLR_ERR_NUMERIC when a step diverges (no checkpoint of it is written), and
+ * NNCLR_ERR_INTERRUPTED after should_stop (a checkpoint was written). */
+NNCLR_API nnclr_status nnclr_train(const nnclr_train_config *c, const char *config_text,
+                                   const nnclr_train_hooks *hooks, nnclr_train_result *result);
 
 #ifdef __cplusplus
 }
