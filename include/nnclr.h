@@ -82,7 +82,7 @@ typedef enum { NNCLR_OPT_LARS = 0, NNCLR_OPT_SGD = 1 } nnclr_optimizer;
 
 typedef struct {
     /* backbone */
-    const char *arch;        /* resnet18|resnet34|resnet50|resnet8|resnet14|resnet20|resnet32|resnet44|resnet56|resnet110 */
+    const char *arch;        /* a registered backbone: resnet18|resnet34|resnet50|resnet8|resnet14|resnet20|resnet32|resnet44|resnet56|resnet110 */
     int cifar_stem;          /* resnet18/34/50: 3x3 s1 stem without max-pool */
     int in_channels, height, width;
     int batch;               /* images per view per step (fixed; the global batch when dist) */

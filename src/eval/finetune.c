@@ -85,15 +85,15 @@ nnclr_status finetune_run(nnclr_model *m, const dataset *train, const dataset *t
             int n, end;
             if ((s = loader_next(ld, x, NULL, labels, &n, &end))) goto done;
             if (end) break;
-            if ((s = resnet_prepare(m->backbone, m->params.data))) goto done;
+            if ((s = backbone_prepare(m->backbone, m->params.data))) goto done;
             memset(m->grads, 0, m->params.total * sizeof(float));
             memset(hgrad, 0, head.total * sizeof(float));
-            if ((s = resnet_forward(m->backbone, 0, feat, x, 1, m->params.data, m->buffers.data))) goto done;
+            if ((s = backbone_forward(m->backbone, 0, feat, x, 1, m->params.data, m->buffers.data))) goto done;
             linear_forward(logits, feat, head.data + w_off, head.data + b_off, B, F, K);
             double loss = softmax_ce(dlog, logits, labels, B, K);
             if (!isfinite(loss)) { s = nnclr_fail(NNCLR_ERR_NUMERIC, "fine-tuning loss is not finite"); goto done; }
             linear_backward(dfeat, hgrad + w_off, hgrad + b_off, dlog, feat, head.data + w_off, B, F, K);
-            if ((s = resnet_backward(m->backbone, 0, dfeat, m->params.data, m->grads))) goto done;
+            if ((s = backbone_backward(m->backbone, 0, dfeat, m->params.data, m->grads))) goto done;
             double lr = lr_schedule_at(&sched, step);
             if ((s = lars_step(&opt_bb, &m->params, m->grads, (float)lr))) goto done;
             if ((s = lars_step(&opt_head, &head, hgrad, (float)lr))) goto done;

@@ -82,9 +82,9 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
     m->rank = dist_rank(cfg->dist);
     int n = cfg->batch / m->world, D = cfg->proj_dim;
     m->n = n;
-    resnet_config rc = {cfg->arch, cfg->cifar_stem, cfg->in_channels, cfg->height, cfg->width, n, 2, cfg->dist};
-    if ((s = resnet_create(&m->backbone, &rc, &m->params, &m->buffers))) goto fail;
-    m->feat_dim = resnet_feature_dim(m->backbone);
+    backbone_config bc = {cfg->arch, cfg->cifar_stem, cfg->in_channels, cfg->height, cfg->width, n, 2, cfg->dist};
+    if ((s = backbone_create(&m->backbone, &bc, &m->params, &m->buffers))) goto fail;
+    m->feat_dim = backbone_feature_dim(m->backbone);
     heads_config hc = {m->feat_dim, cfg->proj_hidden, cfg->proj_dim, cfg->pred_hidden, cfg->use_predictor,
                        cfg->dist};
     if ((s = heads_create(&m->heads, &hc, n, 2, &m->params, &m->buffers))) goto fail;
@@ -104,7 +104,7 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
     /* Initialisation: one seeded stream for weights, another for the queue and sampling. */
     rng_state init;
     rng_derive(&init, cfg->seed, RNG_STREAM_MODEL, 0);
-    resnet_init(m->backbone, m->params.data, m->buffers.data, &init);
+    backbone_init(m->backbone, m->params.data, m->buffers.data, &init);
     heads_init(m->heads, &m->params, &m->buffers, &init);
     rng_derive(&m->rng, cfg->seed, RNG_STREAM_MODEL, 1);
     if ((s = support_set_create(&m->queue, cfg->queue_size, D, 1, cfg->seed ^ (uint64_t)RNG_STREAM_QUEUE))) goto fail;
@@ -156,7 +156,7 @@ fail:
 
 void nnclr_model_free(nnclr_model *m) {
     if (!m) return;
-    resnet_free(m->backbone);
+    backbone_free(m->backbone);
     heads_free(m->heads);
     support_set_free(m->queue);
     tensor_table_free(&m->params);
@@ -193,7 +193,7 @@ static nnclr_status run_eval(nnclr_model *m, const float *images, int n, float *
     for (size_t i = 0; i < total; i++)
         if (!isfinite(images[i])) return nnclr_fail(NNCLR_ERR_NUMERIC, "input image %zu contains NaN or Inf", i / (total / n));
     if (!m->prepared) {
-        NNCLR_TRY(resnet_prepare(m->backbone, m->params.data));
+        NNCLR_TRY(backbone_prepare(m->backbone, m->params.data));
         m->prepared = 1;
     }
     int B = m->n, F = m->feat_dim, D = m->cfg.proj_dim;
@@ -206,7 +206,7 @@ static nnclr_status run_eval(nnclr_model *m, const float *images, int n, float *
             memset(m->eval_in + (size_t)nb * img, 0, (size_t)(B - nb) * img * sizeof(float));
             x = m->eval_in;
         }
-        NNCLR_TRY(resnet_forward(m->backbone, 0, m->eval_feat, x, 0, m->params.data, m->buffers.data));
+        NNCLR_TRY(backbone_forward(m->backbone, 0, m->eval_feat, x, 0, m->params.data, m->buffers.data));
         if (feat) memcpy(feat + (size_t)i0 * F, m->eval_feat, (size_t)nb * F * sizeof(float));
         if (proj) {
             NNCLR_TRY(heads_forward(m->heads, 0, m->z[0], m->p[0], m->eval_feat, B, 0, m->params.data,

@@ -12,7 +12,7 @@
 #include "core/rng.h"
 #include "core/tensors.h"
 #include "model/heads.h"
-#include "model/resnet.h"
+#include "model/backbone.h"
 #include "nnclr.h"
 #include "optim/lars.h"
 #include "optim/schedule.h"
@@ -21,7 +21,7 @@
 struct nnclr_model {
     nnclr_config cfg;
     char arch[16];
-    resnet *backbone;
+    backbone *backbone;   /* model/backbone.h: the registry's family for cfg.arch */
     heads *heads;
     tensor_table params;  /* trained tensors: conv/linear weights, biases, BN gamma/beta */
     tensor_table buffers; /* BN running statistics */

@@ -8,6 +8,7 @@
  * and main-path gradients) until relu_backward_add joins them through that ReLU. Forward and
  * backward are written out explicitly in the fixed order. */
 #include "model/resnet.h"
+#include "model/backbone.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -406,3 +407,27 @@ nnclr_status resnet_backward(resnet *r, int slot, const float *dfeat, const floa
     }
     return conv_bn_backward(&r->stem, arena, NULL, t1, g, arena + r->input, params, grads);
 }
+
+/* ---- the backbone seam (model/backbone.h): the ResNet family's row */
+
+static const char *const RESNET_ARCHS[] = {"resnet18", "resnet34", "resnet50", "resnet8", "resnet14", "resnet20",
+                                           "resnet32", "resnet44", "resnet56", "resnet110", NULL};
+
+static nnclr_status rb_create(void **impl, const backbone_config *c, tensor_table *params, tensor_table *buffers) {
+    resnet_config rc = {c->arch, c->cifar_stem, c->in_channels, c->height, c->width, c->batch, c->nslots, c->dist};
+    return resnet_create((resnet **)impl, &rc, params, buffers);
+}
+static void rb_free(void *impl) { resnet_free(impl); }
+static int rb_feature_dim(const void *impl) { return resnet_feature_dim(impl); }
+static void rb_init(void *impl, float *params, float *buffers, rng_state *rng) { resnet_init(impl, params, buffers, rng); }
+static nnclr_status rb_prepare(void *impl, const float *params) { return resnet_prepare(impl, params); }
+static nnclr_status rb_forward(void *impl, int slot, float *feat, const float *x, int training, const float *params,
+                               float *buffers) {
+    return resnet_forward(impl, slot, feat, x, training, params, buffers);
+}
+static nnclr_status rb_backward(void *impl, int slot, const float *dfeat, const float *params, float *grads) {
+    return resnet_backward(impl, slot, dfeat, params, grads);
+}
+
+const backbone_ops resnet_backbone = {"resnet", RESNET_ARCHS, rb_create, rb_free, rb_feature_dim, rb_init,
+                                      rb_prepare, rb_forward, rb_backward};

@@ -108,7 +108,7 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
                                dist_on ? " (on some rank)" : "");
 
     if (!m->prepared) {
-        NNCLR_TRY(resnet_prepare(m->backbone, m->params.data));
+        NNCLR_TRY(backbone_prepare(m->backbone, m->params.data));
         m->prepared = 1;
     }
     memcpy(m->buffers_backup, m->buffers.data, m->buffers.total * sizeof(float));
@@ -117,7 +117,7 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
     /* Forward: backbone and heads per view (slot v keeps the activations for backward). */
     nnclr_status s = NNCLR_OK;
     for (int v = 0; v < 2 && !s; v++) {
-        s = resnet_forward(m->backbone, v, m->feat[v], views[v], 1, m->params.data, m->buffers.data);
+        s = backbone_forward(m->backbone, v, m->feat[v], views[v], 1, m->params.data, m->buffers.data);
         if (!s) s = heads_forward(m->heads, v, m->z[v], m->p[v], m->feat[v], n, 1, m->params.data, m->buffers.data);
     }
     if (s) goto restore;
@@ -181,7 +181,7 @@ nnclr_status nnclr_step(nnclr_model *m, const float *view1, const float *view2, 
     /* Backward: heads then backbone, per view, into the one gradient buffer. */
     for (int v = 1; v >= 0 && !s; v--) {
         s = heads_backward(m->heads, v, m->dfeat[v], self ? dz[v] : NULL, dp[v], n, m->params.data, m->grads);
-        if (!s) s = resnet_backward(m->backbone, v, m->dfeat[v], m->params.data, m->grads);
+        if (!s) s = backbone_backward(m->backbone, v, m->dfeat[v], m->params.data, m->grads);
     }
     if (!s) s = dist_allreduce_sum_f(dd, m->grads, m->params.total);
     if (s) goto restore;

@@ -1,6 +1,6 @@
 /* train_config.c - the training run's configuration: its schema (one row per key; the command
  * line's flags and config.txt's keys are these names), the presets, validation, and the
- * `key = value` dump. The backbone names come from the backbone registry (model/resnet.h). */
+ * `key = value` dump. The backbone names come from the backbone registry (model/backbone.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stddef.h>
@@ -10,11 +10,13 @@
 
 #include "core/status.h"
 #include "dist/dist.h"
+#include "model/backbone.h"
 #include "nnclr.h"
 
 #define O(f) offsetof(nnclr_train_config, f)
 #define NOR 1, 0 /* no range */
-static const nnclr_config_key KEYS[] = {
+/* The arch row's choices are the backbone registry's names (filled in by keys()). */
+static nnclr_config_key KEYS[] = {
     {"preset", NNCLR_KEY_STR, O(preset), "defaults to start from (given first on the command line)", NOR, "small|paper"},
     {"resume", NNCLR_KEY_STR, O(resume), "continue the run in this directory from its latest checkpoint", NOR, NULL},
     {"data", NNCLR_KEY_STR, O(data), "data set format", NOR, "fashion-mnist|mnist|cifar10|cifar100|cifar100-coarse|stl10|folder"},
@@ -25,7 +27,7 @@ static const nnclr_config_key KEYS[] = {
     {"loader-threads", NNCLR_KEY_INT, O(loader_threads), "data loader worker threads (0: prepare each batch in the training thread)", 0, 64, NULL},
     {"eval-fraction", NNCLR_KEY_FLOAT, O(eval_fraction), "held-out fraction for test when the data set has no test split", 0.01, 0.9, NULL},
     {"val-fraction", NNCLR_KEY_FLOAT, O(val_fraction), "hold out this fraction of the train split (class-stratified, fixed seed) and evaluate on it instead of the test split: for choosing settings (0: off)", 0, 0.9, NULL},
-    {"arch", NNCLR_KEY_STR, O(arch), "backbone", NOR, "resnet18|resnet34|resnet50|resnet8|resnet14|resnet20|resnet32|resnet44|resnet56|resnet110"},
+    {"arch", NNCLR_KEY_STR, O(arch), "backbone", NOR, NULL},
     {"cifar-stem", NNCLR_KEY_BOOL, O(cifar_stem), "resnet18/34/50: 3x3 stride-1 stem without max-pool", NOR, NULL},
     {"proj-hidden", NNCLR_KEY_INT, O(proj_hidden), "projection MLP hidden width", 1, 65536, NULL},
     {"proj-dim", NNCLR_KEY_INT, O(proj_dim), "projection (embedding) dimension", 1, 65536, NULL},
@@ -64,9 +66,15 @@ static const nnclr_config_key KEYS[] = {
 #undef O
 #undef NOR
 
+static const nnclr_config_key *keys(void) {
+    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
+        if (!strcmp(KEYS[i].name, "arch")) KEYS[i].choices = backbone_names();
+    return KEYS;
+}
+
 const nnclr_config_key *nnclr_train_config_keys(int *count) {
     if (count) *count = (int)(sizeof KEYS / sizeof KEYS[0]);
-    return KEYS;
+    return keys();
 }
 
 nnclr_status nnclr_train_config_preset(nnclr_train_config *o, const char *preset) {
@@ -144,8 +152,9 @@ static int in_choices(const char *choices, const char *v) {
 
 nnclr_status nnclr_train_config_check(const nnclr_train_config *o) {
     if (!o) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_train_config_check: NULL config");
+    const nnclr_config_key *all = keys();
     for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) {
-        const nnclr_config_key *k = &KEYS[i];
+        const nnclr_config_key *k = &all[i];
         const char *p = (const char *)o + k->offset;
         double x;
         switch (k->type) {
