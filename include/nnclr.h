@@ -216,6 +216,10 @@ typedef struct {
 NNCLR_API const nnclr_config_key *nnclr_train_config_keys(int *count);
 /* The configuration as `key = value` lines (config.txt), malloc'd; free() it. */
 NNCLR_API char *nnclr_train_config_dump(const nnclr_train_config *c);
+/* Sets the keys found in `key = value` text (config.txt; '#' comments and blank lines
+ * skipped) over c. text is modified and c's strings point into it: keep it alive while c is
+ * used. NNCLR_ERR_FORMAT naming the line for an unknown key or a bad value. */
+NNCLR_API nnclr_status nnclr_train_config_parse(nnclr_train_config *c, char *text);
 
 /* What the progress hook sees after every step. */
 typedef struct {
@@ -248,6 +252,18 @@ typedef struct {
     int stopped;             /* 1: stopped early (stop_after), a checkpoint holds the state */
     int stop_code;           /* should_stop's value when interrupted */
 } nnclr_train_result;
+
+/* A trained model back from a run directory (its latest checkpoint) or a checkpoint file, for
+ * eval: weights and batch-norm statistics, `batch` images per forward. *config (may be NULL)
+ * receives the run's configuration; its strings live as long as the model. */
+NNCLR_API nnclr_status nnclr_model_load(nnclr_model **out, const char *run_or_checkpoint, int batch,
+                                        nnclr_train_config *config);
+/* Embeddings of one split (0 train, 1 test) of the data set that `data` describes (its data,
+ * data_path, augment, crop_size, eval_fraction, val_fraction, seed keys), after the eval
+ * transform: *out (*n, *dim) malloc'd -- backbone features, or L2-normalised projections
+ * when `projections`; *labels (*n) malloc'd, or NULL when the data set has none. */
+NNCLR_API nnclr_status nnclr_embed(nnclr_model *m, const nnclr_train_config *data, int split, int projections,
+                                   float **out, int **labels, int *n, int *dim);
 
 /* Runs (or resumes) a training run. config_text: what to write as run_dir/config.txt and keep
  * in checkpoints (the caller's key = value form of c), or NULL for nnclr's own. hooks, result:

@@ -68,7 +68,12 @@ static nnclr_status check_config(const nnclr_config *c) {
 }
 
 nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
-    *out = NULL;
+    if (out) *out = NULL;
+    if (!out || !cfg) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_model_create: NULL %s", out ? "config" : "output pointer");
+    if (!cfg->arch) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_model_create: config has no arch");
+    if (cfg->in_channels < 1 || cfg->height < 1 || cfg->width < 1)
+        return nnclr_fail(NNCLR_ERR_ARG, "nnclr_model_create: input shape %dx%dx%d must be positive", cfg->in_channels,
+                          cfg->height, cfg->width);
     NNCLR_TRY(check_config(cfg));
     nnclr_model *m = nnclr_calloc(1, sizeof *m);
     if (!m) return NNCLR_ERR_NOMEM;
@@ -156,6 +161,7 @@ fail:
 
 void nnclr_model_free(nnclr_model *m) {
     if (!m) return;
+    free(m->config_text);
     backbone_free(m->backbone);
     heads_free(m->heads);
     support_set_free(m->queue);
@@ -182,12 +188,13 @@ void nnclr_model_free(nnclr_model *m) {
     free(m);
 }
 
-const nnclr_config *nnclr_model_config(const nnclr_model *m) { return &m->cfg; }
-int nnclr_model_feature_dim(const nnclr_model *m) { return m->feat_dim; }
+const nnclr_config *nnclr_model_config(const nnclr_model *m) { return m ? &m->cfg : NULL; }
+int nnclr_model_feature_dim(const nnclr_model *m) { return m ? m->feat_dim : 0; }
 
 /* Runs the eval-mode backbone (and optionally the projector) over n images in chunks of the
  * model's batch; the last chunk is zero-padded (eval BN treats rows independently). */
 static nnclr_status run_eval(nnclr_model *m, const float *images, int n, float *feat, float *proj) {
+    if (!m || !images || (!feat && !proj)) return nnclr_fail(NNCLR_ERR_ARG, "model features: NULL model, images or output");
     if (n < 1) return nnclr_fail(NNCLR_ERR_ARG, "need at least one image, got %d", n);
     size_t total = (size_t)n * m->cfg.in_channels * m->cfg.height * m->cfg.width;
     for (size_t i = 0; i < total; i++)

@@ -57,6 +57,7 @@ struct nnclr_model {
     float *buffers_backup;/* (buffers.total): restored when a step hits NaN */
     float *eval_in;       /* (n, C, H, W): padded chunk for eval */
     float *eval_feat;     /* (n, F) */
+    char *config_text;    /* nnclr_model_load: the run's configuration (its strings point here) */
 };
 
 #endif

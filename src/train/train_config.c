@@ -210,3 +210,63 @@ char *nnclr_train_config_dump(const nnclr_train_config *o) {
     fclose(f);
     return text;
 }
+
+static int set_key(nnclr_train_config *c, const nnclr_config_key *k, char *v) {
+    char *p = (char *)c + k->offset, *end;
+    switch (k->type) {
+    case NNCLR_KEY_STR: *(const char **)p = v; return 0;
+    case NNCLR_KEY_BOOL:
+        if (!strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "yes")) *(int *)p = 1;
+        else if (!strcmp(v, "false") || !strcmp(v, "0") || !strcmp(v, "no")) *(int *)p = 0;
+        else return -1;
+        return 0;
+    case NNCLR_KEY_INT: {
+        long x = strtol(v, &end, 10);
+        if (!*v || *end || x < -2147483647L || x > 2147483647L) return -1;
+        *(int *)p = (int)x;
+        return 0;
+    }
+    case NNCLR_KEY_U64: {
+        unsigned long long x = strtoull(v, &end, 10);
+        if (!*v || *end || *v == '-') return -1;
+        *(uint64_t *)p = x;
+        return 0;
+    }
+    case NNCLR_KEY_FLOAT: {
+        double x = strtod(v, &end);
+        if (!*v || *end || !isfinite(x)) return -1;
+        *(double *)p = x;
+        return 0;
+    }
+    }
+    return -1;
+}
+
+nnclr_status nnclr_train_config_parse(nnclr_train_config *c, char *text) {
+    if (!c || !text) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_train_config_parse: NULL argument");
+    const nnclr_config_key *all = keys();
+    int line = 0;
+    for (char *s = text; s && *s;) {
+        char *nl = strchr(s, '\n');
+        if (nl) *nl = 0;
+        line++;
+        char *k = s;
+        s = nl ? nl + 1 : NULL;
+        while (*k == ' ' || *k == '\t') k++;
+        size_t len = strlen(k);
+        while (len && (k[len - 1] == ' ' || k[len - 1] == '\t' || k[len - 1] == '\r')) k[--len] = 0;
+        if (!*k || *k == '#') continue;
+        char *eq = strchr(k, '=');
+        if (!eq) return nnclr_fail(NNCLR_ERR_FORMAT, "config line %d: expected key = value", line);
+        char *v = eq + 1;
+        while (eq > k && (eq[-1] == ' ' || eq[-1] == '\t')) eq--;
+        *eq = 0;
+        while (*v == ' ' || *v == '\t') v++;
+        const nnclr_config_key *key = NULL;
+        for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
+            if (!strcmp(all[i].name, k)) key = &all[i];
+        if (!key) return nnclr_fail(NNCLR_ERR_FORMAT, "config line %d: unknown key '%s'", line, k);
+        if (set_key(c, key, v)) return nnclr_fail(NNCLR_ERR_FORMAT, "config line %d: bad value '%s' for %s", line, v, k);
+    }
+    return NNCLR_OK;
+}

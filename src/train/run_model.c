@@ -1,0 +1,100 @@
+/* run_model.c - a trained model back from a run directory or checkpoint (nnclr_model_load) and
+ * the embeddings of a data set (nnclr_embed). The checkpoint carries what is needed: its
+ * "config" section (the run's key = value configuration), "input_shape" and the weights. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/status.h"
+#include "io/checkpoint.h"
+#include "model/model_state.h"
+#include "model/nnclr_model.h"
+#include "train/run_setup.h"
+
+nnclr_status nnclr_model_load(nnclr_model **out, const char *path, int batch, nnclr_train_config *config) {
+    if (!out || !path) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_model_load: NULL argument");
+    *out = NULL;
+    if (batch < 1) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_model_load: batch %d must be >= 1", batch);
+    char ckpt[4096];
+    struct stat st;
+    if (stat(path, &st) != 0) return nnclr_fail(NNCLR_ERR_ARG, "%s: no such run or checkpoint", path);
+    if (S_ISDIR(st.st_mode)) {
+        int64_t step;
+        NNCLR_TRY(checkpoint_find_latest(path, "ckpt", ckpt, sizeof ckpt, &step));
+        if (step < 0) return nnclr_fail(NNCLR_ERR_ARG, "%s: no checkpoint (ckpt-*.ckpt) in this directory", path);
+    } else {
+        snprintf(ckpt, sizeof ckpt, "%s", path);
+    }
+    checkpoint *ck;
+    NNCLR_TRY(checkpoint_read(&ck, ckpt));
+    const void *text = NULL;
+    size_t len = 0;
+    int32_t shape[3];
+    nnclr_status s = checkpoint_get(ck, "config", &text, &len);
+    if (s) s = nnclr_fail(NNCLR_ERR_FORMAT, "%s: no configuration section", ckpt);
+    if (!s) s = checkpoint_get_exact(ck, "input_shape", shape, sizeof shape);
+    char *copy = s ? NULL : nnclr_malloc(len + 1);
+    if (!s && !copy) s = NNCLR_ERR_NOMEM;
+    nnclr_train_config rc;
+    if (!s) {
+        memcpy(copy, text, len);
+        copy[len] = 0;
+        nnclr_train_config_preset(&rc, "small");
+        s = nnclr_train_config_parse(&rc, copy);
+    }
+    nnclr_model *m = NULL;
+    if (!s) {
+        augment_config aug;
+        memset(&aug, 0, sizeof aug);
+        aug.channels = shape[0];
+        aug.size = shape[1];
+        rc.batch = batch;
+        nnclr_config mc;
+        make_model_config(&rc, &aug, 1, &mc);
+        if (mc.queue_size < batch) mc.queue_size = batch;
+        mc.nn_start_steps = mc.nn_ramp_steps = 0; /* eval only: no schedule */
+        s = nnclr_model_create(&m, &mc);
+        if (!s) s = model_state_load(m, ck, 1);
+    }
+    checkpoint_free(ck);
+    if (s) {
+        nnclr_model_free(m);
+        free(copy);
+        return s;
+    }
+    m->config_text = copy;
+    if (config) *config = rc;
+    *out = m;
+    return NNCLR_OK;
+}
+
+nnclr_status nnclr_embed(nnclr_model *m, const nnclr_train_config *data, int split, int projections, float **out,
+                         int **labels, int *n, int *dim) {
+    if (!m || !data || !out || !n || !dim)
+        return nnclr_fail(NNCLR_ERR_ARG, "nnclr_embed: NULL argument");
+    if (split != 0 && split != 1) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_embed: split must be 0 (train) or 1 (test)");
+    *out = NULL;
+    if (labels) *labels = NULL;
+    dataset d = {0};
+    NNCLR_TRY(open_split(data, split ? DATASET_TEST : DATASET_TRAIN, &d));
+    augment_config ev;
+    nnclr_status s = make_augment(data, &d, 1, &ev);
+    const nnclr_config *c = nnclr_model_config(m);
+    if (!s && (ev.channels != c->in_channels || ev.size != c->height))
+        s = nnclr_fail(NNCLR_ERR_ARG, "the data set gives %dx%dx%d images, the model takes %dx%dx%d", ev.channels,
+                       ev.size, ev.size, c->in_channels, c->height, c->width);
+    if (!s) s = extract_features(m, &d, &ev, projections, 0, NULL, out, dim);
+    if (!s && labels && d.labels) {
+        *labels = nnclr_malloc((size_t)d.n * sizeof(int));
+        if (!*labels) s = NNCLR_ERR_NOMEM;
+        else memcpy(*labels, d.labels, (size_t)d.n * sizeof(int));
+    }
+    if (!s) *n = d.n;
+    if (s) {
+        free(*out);
+        *out = NULL;
+    }
+    dataset_free(&d);
+    return s;
+}
