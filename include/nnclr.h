@@ -190,6 +190,8 @@ typedef struct {
     const char *run_dir;
     int eval_every, checkpoint_every, keep_checkpoints, log_every, knn_k, stop_after, baseline;
     double knn_tau;
+    int baseline_best_k;     /* > 0: also raw pixels at this k (chosen on a validation split) */
+    int linear_probe;        /* 1: a linear probe on the final features, reported at the end */
     /* the process group (not owned); NULL: single process */
     nnclr_dist *dist;
 } nnclr_train_config;
@@ -249,6 +251,8 @@ typedef struct {
     double train_seconds;
     double knn_top1, knn_top5;          /* last kNN evaluation; -1 when none */
     double pixels_top1, pixels_top5;    /* raw-pixel baseline; -1 when not run */
+    double pixels_best_k_top1;          /* raw pixels at baseline_best_k; -1 when not run */
+    double linear_top1, linear_top5;    /* linear probe on the final features; -1 when not run */
     int stopped;             /* 1: stopped early (stop_after), a checkpoint holds the state */
     int stop_code;           /* should_stop's value when interrupted */
 } nnclr_train_result;

@@ -699,8 +699,14 @@ static void test_resume(const char *run_a, const char *run_b) {
 static void test_schedule(const char *run_a, const char *run_c, const char *run_d) {
     printf("positive schedule: resume mid-ramp\n");
     const char *sched = "--nn-start 0.5 --nn-ramp 1.5 --nn-prob-start 0.2 --support-start empty --log-every 1";
-    int code = run("train_c", "train %s %s --epochs %d --run-dir %s", g_common, sched, EPOCHS, run_c);
+    int code = run("train_c", "train %s %s --epochs %d --linear-probe --baseline-best-k 5 --run-dir %s", g_common, sched,
+                   EPOCHS, run_c);
     check_exit("train with a positive schedule", code, 0);
+    char *out = output("train_c", "out");
+    check_true("--linear-probe and --baseline-best-k: the run ends with both lines",
+               out && strstr(out, "linear probe (test set): learned features") &&
+                   strstr(out, "raw pixels at their best k (k=5"));
+    free(out);
     code = run("train_d1", "train %s %s --epochs %d --stop-after 1 --run-dir %s", g_common, sched, EPOCHS, run_d);
     check_exit("train with a positive schedule, --stop-after 1 (mid-ramp)", code, 0);
     code = run("train_d2", "train --resume %s", run_d);

@@ -62,6 +62,8 @@ static nnclr_config_key KEYS[] = {
     {"knn-tau", NNCLR_KEY_FLOAT, O(knn_tau), "temperature of the weighted kNN vote", 1e-4, 100, NULL},
     {"stop-after", NNCLR_KEY_INT, O(stop_after), "stop (with a checkpoint) after this many epochs, as if interrupted (0: never)", 0, 100000, NULL},
     {"baseline", NNCLR_KEY_BOOL, O(baseline), "also report the kNN accuracy of raw pixels at the end", NOR, NULL},
+    {"baseline-best-k", NNCLR_KEY_INT, O(baseline_best_k), "also report raw pixels at this k (the best k on a validation split; 0: off)", 0, 100000, NULL},
+    {"linear-probe", NNCLR_KEY_BOOL, O(linear_probe), "end with a linear probe (100 epochs) on the final features", NOR, NULL},
 };
 #undef O
 #undef NOR

@@ -22,6 +22,7 @@
 #include "data/loader.h"
 #include "dist/dist.h"
 #include "eval/knn.h"
+#include "eval/linear_probe.h"
 #include "io/atomic_file.h"
 #include "io/checkpoint.h"
 #include "io/jsonl.h"
@@ -112,9 +113,11 @@ static nnclr_status save_checkpoint(nnclr_model *m, const nnclr_train_config *o,
     return s;
 }
 
-/* kNN top-1/top-5 of the model's eval features: train split as memory, test split as queries. */
+/* kNN top-1/top-5 of the model's eval features: train split as memory, test split as queries.
+ * With `linear`, also a linear probe on the same features (*lin1, *lin5). */
 static nnclr_status knn_eval(nnclr_model *m, const nnclr_train_config *o, const dataset *train, const dataset *test,
-                             const augment_config *eval_aug, double *top1, double *top5) {
+                             const augment_config *eval_aug, double *top1, double *top5, int linear, double *lin1,
+                             double *lin5) {
     float *ftr = NULL, *fte = NULL;
     int dim;
     nnclr_status s = extract_features(m, train, eval_aug, 0, 0, o->dist, &ftr, &dim);
@@ -122,6 +125,13 @@ static nnclr_status knn_eval(nnclr_model *m, const nnclr_train_config *o, const 
     if (!s)
         s = knn_evaluate(ftr, train->labels, train->n, fte, test->labels, test->n, dim, train->num_classes,
                          o->knn_k, (float)o->knn_tau, top1, top5);
+    if (!s && linear) {
+        linear_probe_config lc;
+        linear_probe_config_default(&lc);
+        lc.seed = o->seed;
+        s = linear_probe_train_eval(&lc, ftr, train->labels, train->n, fte, test->labels, test->n, dim,
+                                    train->num_classes, lin1, lin5, NULL, NULL);
+    }
     free(ftr);
     free(fte);
     return s;
@@ -143,6 +153,7 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
     nnclr_train_result res_local, *res = result ? result : &res_local;
     memset(res, 0, sizeof *res);
     res->knn_top1 = res->knn_top5 = res->pixels_top1 = res->pixels_top5 = -1;
+    res->pixels_best_k_top1 = res->linear_top1 = res->linear_top5 = -1;
     if (resume) {
         char before[32];
         config_value(resume, "support-start", before, sizeof before);
@@ -349,14 +360,21 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
         int last = epoch + 1 == o.epochs;
         if (have_test && (last || (o.eval_every > 0 && (epoch + 1) % o.eval_every == 0))) {
             double te = now_s();
-            if ((s = knn_eval(m, &o, &train, &test, &eval_aug, &res->knn_top1, &res->knn_top5))) goto done;
+            int lin = last && o.linear_probe && rank0;
+            if ((s = knn_eval(m, &o, &train, &test, &eval_aug, &res->knn_top1, &res->knn_top5, lin, &res->linear_top1,
+                              &res->linear_top5)))
+                goto done;
             if (res->knn_top1 > pg.best_knn) pg.best_knn = res->knn_top1;
             char t5[16];
             say(hooks, rank0, "epoch %lld: kNN (k=%d) top-1 %.2f%%  top-5 %s  (%.1f s)", (long long)epoch + 1, o.knn_k,
                 100 * res->knn_top1, percent(t5, sizeof t5, res->knn_top5), now_s() - te);
-            jsonl_field f[4] = {{"step", (double)m->step, NULL}, {"epoch", (double)epoch + 1, NULL},
-                                {"knn_top1", res->knn_top1, NULL}, {"knn_top5", res->knn_top5, NULL}};
-            if (log && (s = jsonl_append(log, f, 4))) goto done;
+            if (lin)
+                say(hooks, rank0, "epoch %lld: linear probe (100 epochs, frozen features) top-1 %.2f%%  top-5 %s",
+                    (long long)epoch + 1, 100 * res->linear_top1, percent(t5, sizeof t5, res->linear_top5));
+            jsonl_field f[6] = {{"step", (double)m->step, NULL}, {"epoch", (double)epoch + 1, NULL},
+                                {"knn_top1", res->knn_top1, NULL}, {"knn_top5", res->knn_top5, NULL},
+                                {"linear_top1", res->linear_top1, NULL}, {"linear_top5", res->linear_top5, NULL}};
+            if (log && (s = jsonl_append(log, f, lin ? 6 : 4))) goto done;
         }
         pg.elapsed = now_s() - t_start;
         if (rank0 && (last || (epoch + 1) % o.checkpoint_every == 0 || (o.stop_after > 0 && epoch + 1 >= o.stop_after))) {
@@ -384,14 +402,24 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
         if (!s)
             s = knn_evaluate(ptr, train.labels, train.n, pte, test.labels, test.n, dim, train.num_classes, o.knn_k,
                              (float)o.knn_tau, &res->pixels_top1, &res->pixels_top5);
+        if (!s && o.baseline_best_k > 0)
+            s = knn_evaluate(ptr, train.labels, train.n, pte, test.labels, test.n, dim, train.num_classes,
+                             o.baseline_best_k, (float)o.knn_tau, &res->pixels_best_k_top1, NULL);
         free(ptr);
         free(pte);
         if (s) goto done;
-        say(hooks, rank0, "kNN accuracy (k=%d, %s set): learned features %.2f%% | raw pixels %.2f%%", o.knn_k,
-            o.val_fraction > 0 ? "validation" : "test", 100 * res->knn_top1, 100 * res->pixels_top1);
-        jsonl_field f[3] = {{"step", (double)m->step, NULL}, {"knn_top1_raw_pixels", res->pixels_top1, NULL},
-                            {"knn_top5_raw_pixels", res->pixels_top5, NULL}};
-        if (log && (s = jsonl_append(log, f, 3))) goto done;
+        const char *set = o.val_fraction > 0 ? "validation" : "test";
+        say(hooks, rank0, "kNN accuracy (k=%d, %s set): learned features %.2f%% | raw pixels %.2f%%", o.knn_k, set,
+            100 * res->knn_top1, 100 * res->pixels_top1);
+        if (o.baseline_best_k > 0)
+            say(hooks, rank0, "raw pixels at their best k (k=%d, chosen on a validation split), %s set: %.2f%%",
+                o.baseline_best_k, set, 100 * res->pixels_best_k_top1);
+        if (res->linear_top1 >= 0)
+            say(hooks, rank0, "linear probe (%s set): learned features %.2f%%", set, 100 * res->linear_top1);
+        jsonl_field f[4] = {{"step", (double)m->step, NULL}, {"knn_top1_raw_pixels", res->pixels_top1, NULL},
+                            {"knn_top5_raw_pixels", res->pixels_top5, NULL},
+                            {"knn_top1_raw_pixels_best_k", res->pixels_best_k_top1, NULL}};
+        if (log && (s = jsonl_append(log, f, o.baseline_best_k > 0 ? 4 : 3))) goto done;
     }
     say(hooks, rank0, "run directory: %s (config.txt, metrics.jsonl, checkpoints)", o.run_dir);
     s = NNCLR_OK;
