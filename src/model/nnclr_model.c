@@ -67,6 +67,53 @@ static nnclr_status check_config(const nnclr_config *c) {
     return NNCLR_OK;
 }
 
+/* Carves the step's scratch buffers (nnclr_model.h) out of `base`, each 64-byte aligned, and
+ * returns the bytes they take; with base NULL it only measures (llm.c's one-allocation style). */
+static size_t layout_scratch(nnclr_model *m, char *base) {
+    const nnclr_config *cfg = &m->cfg;
+    const size_t n = (size_t)m->n, N = (size_t)cfg->batch, D = (size_t)cfg->proj_dim, nF = n * m->feat_dim;
+    const size_t img = (size_t)cfg->in_channels * cfg->height * cfg->width;
+    size_t off = 0;
+#define CARVE(ptr, count, type)                                   \
+    do {                                                          \
+        off = (off + 63) & ~(size_t)63;                           \
+        (ptr) = base ? (type *)(void *)(base + off) : NULL;       \
+        off += (size_t)(count) * sizeof(type);                    \
+    } while (0)
+    CARVE(m->grads, m->params.total, float);
+    CARVE(m->buffers_backup, m->buffers.total ? m->buffers.total : 1, float);
+    for (int v = 0; v < 2; v++) {
+        CARVE(m->feat[v], nF, float);
+        CARVE(m->dfeat[v], nF, float);
+        CARVE(m->z[v], n * D, float);
+        CARVE(m->p[v], n * D, float);
+        CARVE(m->zn[v], n * D, float);
+        CARVE(m->pos[v], n * D, float);
+        CARVE(m->dz[v], n * D, float);
+        CARVE(m->dp[v], n * D, float);
+    }
+    CARVE(m->nn_idx, 2 * n, int);
+    CARVE(m->use_nn, 2 * N, int);
+    CARVE(m->topk_idx, n * cfg->topk, int);
+    if (m->world > 1) {
+        for (int v = 0; v < 2; v++) {
+            CARVE(m->g_pos[v], N * D, float);
+            CARVE(m->g_p[v], N * D, float);
+            CARVE(m->g_dpos[v], N * D, float);
+            CARVE(m->g_dp[v], N * D, float);
+        }
+        CARVE(m->g_zn, 2 * N * D, float);
+        CARVE(m->g_labels, N, int);
+        CARVE(m->g_idx, N, int);
+        CARVE(m->g_sim, N, float);
+    }
+    CARVE(m->znorm, n, float);
+    CARVE(m->eval_in, n * img, float);
+    CARVE(m->eval_feat, nF, float);
+#undef CARVE
+    return off;
+}
+
 nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
     if (out) *out = NULL;
     if (!out || !cfg) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_model_create: NULL %s", out ? "config" : "output pointer");
@@ -94,9 +141,6 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
                        cfg->dist};
     if ((s = heads_create(&m->heads, &hc, n, 2, &m->params, &m->buffers))) goto fail;
     if ((s = tensor_table_alloc(&m->params)) || (s = tensor_table_alloc(&m->buffers))) goto fail;
-    m->grads = nnclr_calloc(m->params.total, sizeof(float));
-    m->buffers_backup = nnclr_calloc(m->buffers.total ? m->buffers.total : 1, sizeof(float));
-    if (!m->grads || !m->buffers_backup) { s = NNCLR_ERR_NOMEM; goto fail; }
     lars_config oc = lars_config_default();
     oc.kind = cfg->optimizer == NNCLR_OPT_SGD ? OPTIM_SGD : OPTIM_LARS;
     oc.momentum = (float)cfg->momentum;
@@ -114,44 +158,11 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
     rng_derive(&m->rng, cfg->seed, RNG_STREAM_MODEL, 1);
     if ((s = support_set_create(&m->queue, cfg->queue_size, D, 1, cfg->seed ^ (uint64_t)RNG_STREAM_QUEUE))) goto fail;
 
-    size_t nF = (size_t)n * m->feat_dim, nD = (size_t)n * D;
-    for (int v = 0; v < 2; v++) {
-        m->feat[v] = nnclr_malloc(nF * sizeof(float));
-        m->dfeat[v] = nnclr_malloc(nF * sizeof(float));
-        m->z[v] = nnclr_malloc(nD * sizeof(float));
-        m->p[v] = nnclr_malloc(nD * sizeof(float));
-        m->zn[v] = nnclr_malloc(nD * sizeof(float));
-        m->pos[v] = nnclr_malloc(nD * sizeof(float));
-        m->dz[v] = nnclr_malloc(nD * sizeof(float));
-        m->dp[v] = nnclr_malloc(nD * sizeof(float));
-        if (!m->feat[v] || !m->dfeat[v] || !m->z[v] || !m->p[v] || !m->zn[v] || !m->pos[v] || !m->dz[v] ||
-            !m->dp[v]) { s = NNCLR_ERR_NOMEM; goto fail; }
-    }
-    m->nn_idx = nnclr_malloc((size_t)2 * n * sizeof(int));
-    m->use_nn = nnclr_malloc((size_t)2 * cfg->batch * sizeof(int));
-    if (!m->use_nn) { s = NNCLR_ERR_NOMEM; goto fail; }
-    m->topk_idx = nnclr_malloc((size_t)n * cfg->topk * sizeof(int));
-    if (!m->topk_idx) { s = NNCLR_ERR_NOMEM; goto fail; }
-    if (m->world > 1) {
-        size_t ND = (size_t)cfg->batch * D;
-        for (int v = 0; v < 2; v++) {
-            m->g_pos[v] = nnclr_malloc(ND * sizeof(float));
-            m->g_p[v] = nnclr_malloc(ND * sizeof(float));
-            m->g_dpos[v] = nnclr_malloc(ND * sizeof(float));
-            m->g_dp[v] = nnclr_malloc(ND * sizeof(float));
-            if (!m->g_pos[v] || !m->g_p[v] || !m->g_dpos[v] || !m->g_dp[v]) { s = NNCLR_ERR_NOMEM; goto fail; }
-        }
-        m->g_zn = nnclr_malloc(2 * ND * sizeof(float));
-        m->g_labels = nnclr_malloc((size_t)cfg->batch * sizeof(int));
-        m->g_idx = nnclr_malloc((size_t)cfg->batch * sizeof(int));
-        m->g_sim = nnclr_malloc((size_t)cfg->batch * sizeof(float));
-        if (!m->g_zn || !m->g_labels || !m->g_idx || !m->g_sim) { s = NNCLR_ERR_NOMEM; goto fail; }
-    }
-    m->znorm = nnclr_malloc((size_t)n * sizeof(float));
-    if (!m->znorm) { s = NNCLR_ERR_NOMEM; goto fail; }
-    m->eval_in = nnclr_calloc((size_t)n * cfg->in_channels * cfg->height * cfg->width, sizeof(float));
-    m->eval_feat = nnclr_malloc(nF * sizeof(float));
-    if (!m->nn_idx || !m->eval_in || !m->eval_feat) { s = NNCLR_ERR_NOMEM; goto fail; }
+    /* The step's scratch memory: one zeroed, 64-byte aligned allocation carved in two passes. */
+    m->arena_bytes = layout_scratch(m, NULL);
+    m->arena = nnclr_calloc(1, m->arena_bytes);
+    if (!m->arena) { s = NNCLR_ERR_NOMEM; goto fail; }
+    layout_scratch(m, m->arena);
     *out = m;
     return NNCLR_OK;
 fail:
@@ -167,24 +178,8 @@ void nnclr_model_free(nnclr_model *m) {
     support_set_free(m->queue);
     tensor_table_free(&m->params);
     tensor_table_free(&m->buffers);
-    free(m->grads);
     lars_free(&m->opt);
-    free(m->buffers_backup);
-    for (int v = 0; v < 2; v++) {
-        free(m->feat[v]); free(m->dfeat[v]); free(m->z[v]); free(m->p[v]);
-        free(m->zn[v]); free(m->pos[v]); free(m->dz[v]); free(m->dp[v]);
-        free(m->g_pos[v]); free(m->g_p[v]); free(m->g_dpos[v]); free(m->g_dp[v]);
-    }
-    free(m->g_zn);
-    free(m->g_labels);
-    free(m->g_idx);
-    free(m->g_sim);
-    free(m->topk_idx);
-    free(m->nn_idx);
-    free(m->use_nn);
-    free(m->znorm);
-    free(m->eval_in);
-    free(m->eval_feat);
+    free(m->arena);
     free(m);
 }
 

@@ -25,7 +25,7 @@ struct nnclr_model {
     heads *heads;
     tensor_table params;  /* trained tensors: conv/linear weights, biases, BN gamma/beta */
     tensor_table buffers; /* BN running statistics */
-    float *grads;         /* (params.total) */
+    float *grads;         /* (params.total), in the arena */
     lars opt;             /* optimizer; opt.mu is the (params.total) momentum state */
     lr_schedule sched;
     support_set *queue;
@@ -36,7 +36,10 @@ struct nnclr_model {
     int n;                /* rows per view on this rank: cfg.batch / world */
     int world, rank;      /* data-parallel group (cfg.dist); 1, 0 when single process */
 
-    /* step scratch, per view v = 0, 1; n = rows on this rank, F = feature dim, D = projection dim */
+    /* step scratch, carved from one allocation (arena, arena_bytes; nnclr_model.c
+     * layout_scratch), per view v = 0, 1; n = rows on this rank, F = feature dim, D = projection dim */
+    void *arena;
+    size_t arena_bytes;
     float *feat[2];       /* (n, F) */
     float *z[2], *p[2];   /* (n, D) projections and predictions */
     float *zn[2];         /* (n, D) L2-normalised projections */
