@@ -753,6 +753,13 @@ static void test_schedule(const char *run_a, const char *run_c, const char *run_
     free(err);
     char *after = slurp(path, NULL);
     check_true("...and config.txt is unchanged", before && after && !strcmp(before, after));
+    free(after);
+    /* An override the checkpoint cannot take (another architecture) fails before anything in
+     * the run directory changes. */
+    code = run("resume_arch", "train --resume %s --arch resnet8 --epochs 5", run_a);
+    check_true("--resume with --arch of another shape: fails", code != 0);
+    after = slurp(path, NULL);
+    check_true("...and config.txt is unchanged", before && after && !strcmp(before, after));
     free(before);
     free(after);
 }

@@ -210,18 +210,7 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
     /* The resolved configuration: reported, saved in the run directory, kept in checkpoints. */
     config_text = config_arg ? strdup(config_arg) : nnclr_train_config_dump(&o);
     if (!config_text) { s = nnclr_fail(NNCLR_ERR_NOMEM, "out of memory"); goto done; }
-    /* Rank 0 writes the run directory (logs, checkpoints); the others only read it on resume. */
     char path[4096];
-    if (rank0) {
-        if (mkdir_p(o.run_dir) != 0) {
-            s = nnclr_fail(NNCLR_ERR_IO, "%s: cannot create run directory: %s", o.run_dir, strerror(errno));
-            goto done;
-        }
-        remove_stale_temps(o.run_dir, hooks);
-        snprintf(path, sizeof path, "%s/config.txt", o.run_dir);
-        if ((s = atomic_write_file(path, config_text, strlen(config_text)))) goto done;
-    }
-
     run_progress pg = {0, 0, -1, 0};
     char ckpath[4096];
     int64_t ckstep = -1;
@@ -240,6 +229,18 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
         if (s) goto done;
         say(hooks, rank0, "resumed from %s: epoch %lld, batch %lld, step %lld", ckpath, (long long)pg.epoch + 1,
             (long long)pg.batch, (long long)m->step);
+    }
+
+    /* Rank 0 writes the run directory (logs, checkpoints); the others only read it on resume.
+     * Nothing is written before the configuration is known to fit the checkpoint it resumes. */
+    if (rank0) {
+        if (mkdir_p(o.run_dir) != 0) {
+            s = nnclr_fail(NNCLR_ERR_IO, "%s: cannot create run directory: %s", o.run_dir, strerror(errno));
+            goto done;
+        }
+        remove_stale_temps(o.run_dir, hooks);
+        snprintf(path, sizeof path, "%s/config.txt", o.run_dir);
+        if ((s = atomic_write_file(path, config_text, strlen(config_text)))) goto done;
     }
 
     say(hooks, rank0,
