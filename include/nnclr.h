@@ -269,6 +269,14 @@ NNCLR_API nnclr_status nnclr_model_load(nnclr_model **out, const char *run_or_ch
 NNCLR_API nnclr_status nnclr_embed(nnclr_model *m, const nnclr_train_config *data, int split, int projections,
                                    float **out, int **labels, int *n, int *dim);
 
+/* Writes the model's weights as a safetensors file (atomically): the backbone under
+ * torchvision's state_dict names (conv1.weight, bn1.running_mean, bn1.num_batches_tracked,
+ * layer1.0.downsample.0.weight, ...; no fc), and with `with_heads` also projector.* and
+ * predictor.*. The metadata holds arch, stem, input channels and size, and the normalisation
+ * of `run`'s eval transform (docs/EXPORT.md). */
+NNCLR_API nnclr_status nnclr_export_safetensors(nnclr_model *m, const nnclr_train_config *run, const char *path,
+                                                int with_heads);
+
 /* Runs (or resumes) a training run. config_text: what to write as run_dir/config.txt and keep
  * in checkpoints (the caller's key = value form of c), or NULL for nnclr's own. hooks, result:
  * may be NULL. NNCLR_ERR_ARG for a bad configuration (nothing is written then),

@@ -787,6 +787,51 @@ static void test_old_run(const char *dir) {
     check_true("the resumed 0.1.0 run ends at step 26 with finite parameters", step == 26 && params_finite(path));
 }
 
+/* nnclr export: a safetensors file with torchvision's names; bad requests leave no file. (The
+ * real client, PyTorch, is tests/export_torch.py.) */
+static void test_export(const char *run_dir) {
+    printf("export\n");
+    char out[700], bad[700], cmd[4096];
+    tmp_path(out, sizeof out, "model.safetensors");
+    check_exit("export --format safetensors", run("export", "export %s --format safetensors --out %s", run_dir, out), 0);
+    size_t len = 0;
+    char *f = slurp(out, &len);
+    uint64_t hl = 0;
+    for (int i = 0; f && len >= 8 && i < 8; i++) hl |= (uint64_t)(unsigned char)f[i] << (8 * i);
+    int ok = f && len > 8 + hl && (8 + hl) % 8 == 0 && f[8] == '{';
+    if (ok) {
+        char *h = strndup(f + 8, hl);
+        ok = strstr(h, "\"conv1.weight\"") && strstr(h, "\"bn1.num_batches_tracked\"") &&
+             strstr(h, "\"layer2.0.downsample.0.weight\"") && !strstr(h, "backbone.") && !strstr(h, "projector") &&
+             strstr(h, "\"arch\":\"resnet20\"");
+        free(h);
+    }
+    check_true("the file: 8-byte header length, JSON with torchvision names and metadata, aligned data", ok);
+    free(f);
+    check_exit("export --with-heads", run("export_heads", "export %s --with-heads --out %s.heads", run_dir, out), 0);
+    snprintf(cmd, sizeof cmd, "%s.heads", out);
+    f = slurp(cmd, NULL);
+    check_true("--with-heads adds projector.* and predictor.*", f && strstr(f + 8, "\"projector.") && strstr(f + 8, "\"predictor."));
+    free(f);
+    tmp_path(bad, sizeof bad, "never.safetensors");
+    check_exit("export --format onnx2 (unknown)", run("export_fmt", "export %s --format onnx2 --out %s", run_dir, bad), 2);
+    check_exit("export without --out", run("export_noout", "export %s", run_dir), 2);
+    check_true("export --out /nonexistent-dir/...: fails", run("export_unwritable", "export %s --out /nonexistent-nnclr-dir/m.safetensors", run_dir) != 0);
+    /* A truncated checkpoint: refused, nothing written. */
+    char broken[600], ck[700];
+    tmp_path(broken, sizeof broken, "run_broken");
+    int64_t step = latest_checkpoint(run_dir, ck, sizeof ck);
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s' && cp '%s/config.txt' '%s/' && head -c 5000 '%s' > '%s/ckpt-%lld.ckpt'", broken,
+             run_dir, broken, ck, broken, (long long)step);
+    if (check_true("truncated copy of the run made", system(cmd) == 0)) {
+        int code = run("export_trunc", "export %s --out %s", broken, bad);
+        char *err = output("export_trunc", "err");
+        check_true("export of a truncated checkpoint: exit 1 with one line", code == 1 && err && strchr(err, '\n') == err + strlen(err) - 1);
+        free(err);
+    }
+    check_true("no output file from any refused export", !exists(bad));
+}
+
 /* SIGTERM once the first metrics line is out; the checkpoint; --resume to the end of that epoch
  * against the same run uninterrupted. */
 static void test_sigterm(const char *run_dir, const char *straight_dir) {
@@ -915,6 +960,7 @@ int main(void) {
     char run_old[600];
     tmp_path(run_old, sizeof run_old, "run_v0.1.0");
     test_old_run(run_old);
+    test_export(run_a);
     test_sigterm(run_sig, run_straight);
     test_nan(run_nan);
     printf("total %.1f s\n", now_s() - t0);
