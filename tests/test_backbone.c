@@ -86,8 +86,8 @@ static nnclr_status tiny_backward(void *impl, int slot, const float *dfeat, cons
     return NNCLR_OK;
 }
 
-static const char *const TINY_ARCHS[] = {"tinynet", NULL};
-static const backbone_ops tiny_backbone = {"tiny", TINY_ARCHS, tiny_create, tiny_free, tiny_feature_dim, tiny_init,
+static const char *tiny_arch_name(int i) { return i == 0 ? "tinynet" : NULL; }
+static const backbone_ops tiny_backbone = {"tiny", tiny_arch_name, tiny_create, tiny_free, tiny_feature_dim, tiny_init,
                                            tiny_prepare, tiny_forward, tiny_backward};
 
 int main(void) {

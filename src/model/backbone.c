@@ -17,8 +17,8 @@ static char g_names[1024];
 
 const backbone_ops *backbone_find(const char *arch) {
     for (int f = 0; arch && f < g_count; f++)
-        for (const char *const *a = g_families[f]->archs; *a; a++)
-            if (!strcmp(*a, arch)) return g_families[f];
+        for (int i = 0; g_families[f]->arch_name(i); i++)
+            if (!strcmp(g_families[f]->arch_name(i), arch)) return g_families[f];
     return NULL;
 }
 
@@ -26,23 +26,25 @@ const char *backbone_names(void) {
     size_t len = 0;
     g_names[0] = 0;
     for (int f = 0; f < g_count; f++)
-        for (const char *const *a = g_families[f]->archs; *a; a++) {
-            size_t l = strlen(*a);
+        for (int i = 0; g_families[f]->arch_name(i); i++) {
+            const char *a = g_families[f]->arch_name(i);
+            size_t l = strlen(a);
             if (len + l + 2 >= sizeof g_names) return g_names;
             if (len) g_names[len++] = '|';
-            memcpy(g_names + len, *a, l + 1);
+            memcpy(g_names + len, a, l + 1);
             len += l;
         }
     return g_names;
 }
 
 nnclr_status backbone_register(const backbone_ops *ops) {
-    if (!ops || !ops->archs || !ops->create || !ops->free || !ops->feature_dim || !ops->init || !ops->prepare ||
+    if (!ops || !ops->arch_name || !ops->create || !ops->free || !ops->feature_dim || !ops->init || !ops->prepare ||
         !ops->forward || !ops->backward)
         return nnclr_fail(NNCLR_ERR_ARG, "backbone_register: incomplete operations table");
     if (g_count == MAX_FAMILIES) return nnclr_fail(NNCLR_ERR_ARG, "backbone_register: registry full");
-    for (const char *const *a = ops->archs; *a; a++)
-        if (backbone_find(*a)) return nnclr_fail(NNCLR_ERR_ARG, "backbone_register: '%s' is taken", *a);
+    for (int i = 0; ops->arch_name(i); i++)
+        if (backbone_find(ops->arch_name(i)))
+            return nnclr_fail(NNCLR_ERR_ARG, "backbone_register: '%s' is taken", ops->arch_name(i));
     g_families[g_count++] = ops;
     return NNCLR_OK;
 }

@@ -31,7 +31,7 @@ typedef struct {
 
 typedef struct {
     const char *family;     /* e.g. "resnet" */
-    const char *const *archs; /* the names it builds, NULL-terminated */
+    const char *(*arch_name)(int i); /* the i-th architecture it builds, NULL past the last */
     nnclr_status (*create)(void **impl, const backbone_config *cfg, tensor_table *params, tensor_table *buffers);
     void (*free)(void *impl);
     int (*feature_dim)(const void *impl);

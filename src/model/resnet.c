@@ -136,8 +136,8 @@ nnclr_status resnet_create(resnet **out, const resnet_config *cfg, tensor_table 
     for (size_t i = 0; cfg->arch && i < sizeof ARCHS / sizeof ARCHS[0]; i++)
         if (strcmp(cfg->arch, ARCHS[i].name) == 0) a = &ARCHS[i];
     if (!a)
-        return nnclr_fail(NNCLR_ERR_ARG, "unknown architecture '%s' (resnet18, resnet34, resnet50, "
-                          "resnet8, resnet14, resnet20, resnet32, resnet44, resnet56, resnet110)", cfg->arch ? cfg->arch : "(null)");
+        return nnclr_fail(NNCLR_ERR_ARG, "unknown architecture '%s' (%s)", cfg->arch ? cfg->arch : "(null)",
+                          backbone_names());
     if (cfg->in_channels != 1 && cfg->in_channels != 3)
         return nnclr_fail(NNCLR_ERR_ARG, "input channels must be 1 or 3, got %d", cfg->in_channels);
     if (cfg->height < 16 || cfg->width < 16)
@@ -410,9 +410,9 @@ nnclr_status resnet_backward(resnet *r, int slot, const float *dfeat, const floa
 
 /* ---- the backbone seam (model/backbone.h): the ResNet family's row */
 
-static const char *const RESNET_ARCHS[] = {"resnet18", "resnet34", "resnet50", "resnet8", "resnet14", "resnet20",
-                                           "resnet32", "resnet44", "resnet56", "resnet110", NULL};
-
+static const char *rb_arch_name(int i) {
+    return i >= 0 && i < (int)(sizeof ARCHS / sizeof ARCHS[0]) ? ARCHS[i].name : NULL;
+}
 static nnclr_status rb_create(void **impl, const backbone_config *c, tensor_table *params, tensor_table *buffers) {
     resnet_config rc = {c->arch, c->cifar_stem, c->in_channels, c->height, c->width, c->batch, c->nslots, c->dist};
     return resnet_create((resnet **)impl, &rc, params, buffers);
@@ -429,5 +429,5 @@ static nnclr_status rb_backward(void *impl, int slot, const float *dfeat, const 
     return resnet_backward(impl, slot, dfeat, params, grads);
 }
 
-const backbone_ops resnet_backbone = {"resnet", RESNET_ARCHS, rb_create, rb_free, rb_feature_dim, rb_init,
+const backbone_ops resnet_backbone = {"resnet", rb_arch_name, rb_create, rb_free, rb_feature_dim, rb_init,
                                       rb_prepare, rb_forward, rb_backward};
