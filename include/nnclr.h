@@ -218,6 +218,12 @@ typedef struct {
 NNCLR_API const nnclr_config_key *nnclr_train_config_keys(int *count);
 /* The configuration as `key = value` lines (config.txt), malloc'd; free() it. */
 NNCLR_API char *nnclr_train_config_dump(const nnclr_train_config *c);
+/* A configuration on the heap that owns its strings, for bindings (Python's ctypes): _new
+ * starts from a preset, _set takes one key as text (copied), _free releases it. */
+NNCLR_API nnclr_train_config *nnclr_train_config_new(const char *preset);
+NNCLR_API nnclr_status nnclr_train_config_set(nnclr_train_config *c, const char *key, const char *value);
+NNCLR_API void nnclr_train_config_free(nnclr_train_config *c);
+
 /* Sets the keys found in `key = value` text (config.txt; '#' comments and blank lines
  * skipped) over c. text is modified and c's strings point into it: keep it alive while c is
  * used. NNCLR_ERR_FORMAT naming the line for an unknown key or a bad value. */
@@ -268,6 +274,13 @@ NNCLR_API nnclr_status nnclr_model_load(nnclr_model **out, const char *run_or_ch
  * when `projections`; *labels (*n) malloc'd, or NULL when the data set has none. */
 NNCLR_API nnclr_status nnclr_embed(nnclr_model *m, const nnclr_train_config *data, int split, int projections,
                                    float **out, int **labels, int *n, int *dim);
+
+/* Embeddings of n images given as uint8 arrays of h x w x c (c = 1 or 3, any size, packed one
+ * after the other): the eval transform of `run` (resize and centre crop to the model's input,
+ * channel conversion, normalisation), then backbone features (or L2-normalised projections
+ * when `projections`): out (n, dim). */
+NNCLR_API nnclr_status nnclr_embed_images(nnclr_model *m, const nnclr_train_config *run, const uint8_t *hwc, int n,
+                                          int h, int w, int c, int projections, float *out);
 
 /* Writes the model's weights as a safetensors file (atomically): the backbone under
  * torchvision's state_dict names (conv1.weight, bn1.running_mean, bn1.num_batches_tracked,

@@ -98,3 +98,39 @@ nnclr_status nnclr_embed(nnclr_model *m, const nnclr_train_config *data, int spl
     dataset_free(&d);
     return s;
 }
+
+nnclr_status nnclr_embed_images(nnclr_model *m, const nnclr_train_config *run, const uint8_t *hwc, int n, int h, int w,
+                                int c, int projections, float *out) {
+    if (!m || !run || !hwc || !out) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_embed_images: NULL argument");
+    if (n < 1 || h < 1 || w < 1 || (c != 1 && c != 3))
+        return nnclr_fail(NNCLR_ERR_ARG, "nnclr_embed_images: %d images of %dx%dx%d (need n >= 1, c = 1 or 3)", n, h,
+                          w, c);
+    const nnclr_config *mc = nnclr_model_config(m);
+    /* The eval transform of the run, at the model's input size. */
+    dataset shape = {0};
+    shape.c = c;
+    shape.h = h;
+    shape.w = w;
+    nnclr_train_config r = *run;
+    r.crop_size = mc->height;
+    augment_config ev;
+    NNCLR_TRY(make_augment(&r, &shape, 1, &ev));
+    ev.channels = mc->in_channels;
+    ev.size = mc->height;
+    int B = mc->batch, D = projections ? mc->proj_dim : nnclr_model_feature_dim(m);
+    size_t img = (size_t)ev.channels * ev.size * ev.size;
+    float *x = nnclr_malloc((size_t)B * img * sizeof(float));
+    if (!x) return NNCLR_ERR_NOMEM;
+    nnclr_status s = NNCLR_OK;
+    for (int i0 = 0; i0 < n && !s; i0 += B) {
+        int nb = n - i0 < B ? n - i0 : B;
+        for (int i = 0; i < nb; i++) {
+            dataset_image im = {w, h, c, (uint8_t *)hwc + (size_t)(i0 + i) * h * w * c};
+            augment_eval(&ev, x + (size_t)i * img, &im);
+        }
+        s = projections ? nnclr_model_projections(m, x, nb, out + (size_t)i0 * D)
+                        : nnclr_model_features(m, x, nb, out + (size_t)i0 * D);
+    }
+    free(x);
+    return s;
+}

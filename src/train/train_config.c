@@ -272,3 +272,51 @@ nnclr_status nnclr_train_config_parse(nnclr_train_config *c, char *text) {
     }
     return NNCLR_OK;
 }
+
+/* A heap configuration: the struct first (so its address is the config's), then the strings it
+ * owns. */
+typedef struct {
+    nnclr_train_config cfg;
+    char **strings;
+    int count, cap;
+} owned_config;
+
+nnclr_train_config *nnclr_train_config_new(const char *preset) {
+    owned_config *o = nnclr_calloc(1, sizeof *o);
+    if (!o) return NULL;
+    if (nnclr_train_config_preset(&o->cfg, preset ? preset : "small") != NNCLR_OK) {
+        free(o);
+        return NULL;
+    }
+    o->cfg.preset = preset && !strcmp(preset, "paper") ? "paper" : "small";
+    return &o->cfg;
+}
+
+nnclr_status nnclr_train_config_set(nnclr_train_config *c, const char *key, const char *value) {
+    if (!c || !key || !value) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_train_config_set: NULL argument");
+    owned_config *o = (owned_config *)c;
+    const nnclr_config_key *all = keys(), *k = NULL;
+    for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++)
+        if (!strcmp(all[i].name, key)) k = &all[i];
+    if (!k) return nnclr_fail(NNCLR_ERR_ARG, "unknown configuration key '%s'", key);
+    if (o->count == o->cap) {
+        int cap = o->cap ? 2 * o->cap : 16;
+        char **grown = realloc(o->strings, (size_t)cap * sizeof *grown);
+        if (!grown) return NNCLR_ERR_NOMEM;
+        o->strings = grown;
+        o->cap = cap;
+    }
+    char *copy = strdup(value);
+    if (!copy) return NNCLR_ERR_NOMEM;
+    o->strings[o->count++] = copy;
+    if (set_key(c, k, copy)) return nnclr_fail(NNCLR_ERR_ARG, "bad value '%s' for %s", value, key);
+    return NNCLR_OK;
+}
+
+void nnclr_train_config_free(nnclr_train_config *c) {
+    if (!c) return;
+    owned_config *o = (owned_config *)c;
+    for (int i = 0; i < o->count; i++) free(o->strings[i]);
+    free(o->strings);
+    free(o);
+}
