@@ -22,7 +22,7 @@ lib_sources=(src/core/status.c src/core/rng.c src/core/tensors.c
              src/ssl/support_set.c src/model/model_state.c
              src/data/dataset.c src/data/idx.c src/data/cifar.c src/data/stl10.c
              src/data/image_folder.c src/data/jpeg_decode.c src/data/png_decode.c
-             src/io/checkpoint.c src/io/atomic_file.c)
+             src/io/checkpoint.c src/io/atomic_file.c src/io/safetensors.c)
 objs=()
 for src in "${lib_sources[@]}"; do
   obj="$out/obj/$(echo "${src%.c}" | tr / _).o"
@@ -32,7 +32,7 @@ done
 rm -f "$out/libnnclr_fuzz.a"
 ar rcs "$out/libnnclr_fuzz.a" "${objs[@]}"
 
-targets=(idx cifar stl10 jpeg png checkpoint config)
+targets=(idx cifar stl10 jpeg png checkpoint config safetensors)
 for t in "${targets[@]}"; do
   "$CC" "${flags[@]}" -fsanitize=fuzzer "fuzz/fuzz_$t.c" "$out/libnnclr_fuzz.a" \
     -ljpeg -lpng -lz -lm -o "$out/fuzz_$t"

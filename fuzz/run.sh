@@ -2,7 +2,7 @@
 # run.sh - runs every fuzz target (or the ones named) for SECONDS each, starting from the
 # committed seeds in fuzz/corpus/<target>/, and prints the executions per target.
 #
-#     fuzz/run.sh SECONDS [TARGET...]    # TARGET: idx cifar stl10 jpeg png checkpoint config
+#     fuzz/run.sh SECONDS [TARGET...]    # TARGET: idx cifar stl10 jpeg png checkpoint config safetensors
 #
 # Builds the targets first when BUILD_DIR (default build-fuzz/) lacks them. New inputs go to
 # BUILD_DIR/corpus/<target>/ (the committed seeds are only read); a crash, leak, timeout or
@@ -18,7 +18,7 @@ fi
 seconds=$1
 shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(idx cifar stl10 jpeg png checkpoint config)
+[ ${#targets[@]} -eq 0 ] && targets=(idx cifar stl10 jpeg png checkpoint config safetensors)
 build=${BUILD_DIR:-build-fuzz}
 for t in "${targets[@]}"; do
   if [ ! -x "$build/fuzz_$t" ]; then

@@ -192,6 +192,7 @@ typedef struct {
     double knn_tau;
     int baseline_best_k;     /* > 0: also raw pixels at this k (chosen on a validation split) */
     int linear_probe;        /* 1: a linear probe on the final features, reported at the end */
+    const char *init;        /* "" or NULL, or a safetensors file to start the backbone from (new runs) */
     /* the process group (not owned); NULL: single process */
     nnclr_dist *dist;
 } nnclr_train_config;
@@ -289,6 +290,14 @@ NNCLR_API nnclr_status nnclr_embed_images(nnclr_model *m, const nnclr_train_conf
  * of `run`'s eval transform (docs/EXPORT.md). */
 NNCLR_API nnclr_status nnclr_export_safetensors(nnclr_model *m, const nnclr_train_config *run, const char *path,
                                                 int with_heads);
+
+/* Sets the model's backbone from a safetensors file with torchvision's state_dict names (what
+ * nnclr_export_safetensors writes, or torchvision's own ResNet weights converted to
+ * safetensors): every backbone tensor must be there with its shape, as F32; fc.* and
+ * num_batches_tracked are ignored (*ignored counts the fc.* tensors), any other name, a missing
+ * tensor or a shape mismatch is NNCLR_ERR_ARG naming them, and the model is then unchanged.
+ * *loaded: tensors set. Heads, optimizer and support set are not touched. */
+NNCLR_API nnclr_status nnclr_model_init_safetensors(nnclr_model *m, const char *path, int *loaded, int *ignored);
 
 /* Runs (or resumes) a training run. config_text: what to write as run_dir/config.txt and keep
  * in checkpoints (the caller's key = value form of c), or NULL for nnclr's own. hooks, result:

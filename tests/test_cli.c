@@ -830,6 +830,20 @@ static void test_export(const char *run_dir) {
         free(err);
     }
     check_true("no output file from any refused export", !exists(bad));
+
+    /* --init: a new run starts from the exported backbone; a bad file leaves no run directory. */
+    char init_run[600], bad_run[600];
+    tmp_path(init_run, sizeof init_run, "run_init");
+    tmp_path(bad_run, sizeof bad_run, "run_init_bad");
+    check_exit("train --init FILE", run("init", "train %s --epochs 1 --init %s --run-dir %s", g_common, out, init_run), 0);
+    char *o = output("init", "out");
+    check_true("...says the backbone was initialised from the file", o && strstr(o, "backbone initialised from"));
+    free(o);
+    int code = run("init_bad", "train %s --epochs 1 --init %s --run-dir %s", g_common, ck, bad_run);
+    char *err = output("init_bad", "err");
+    check_true("train --init with a checkpoint (not safetensors): fails with one line, no run directory",
+               code != 0 && err && strchr(err, '\n') == err + strlen(err) - 1 && !exists(bad_run));
+    free(err);
 }
 
 /* SIGTERM once the first metrics line is out; the checkpoint; --resume to the end of that epoch

@@ -25,4 +25,33 @@ typedef struct {
 nnclr_status safetensors_write(const char *path, const safetensors_tensor *t, int n, const char *const *meta_keys,
                                const char *const *meta_values, int n_meta);
 
+/* ---- reading */
+
+typedef struct {
+    char *name;
+    char dtype[8];      /* "F32", "I64", ... as written */
+    int ndim;           /* 0..8 */
+    int64_t shape[8];
+    uint64_t begin, end; /* byte range in the data section */
+} safetensors_entry;
+
+typedef struct {
+    uint8_t *buf;        /* the whole file */
+    size_t size;
+    const uint8_t *data; /* data section: buf + 8 + header length */
+    size_t data_size;
+    safetensors_entry *entries;
+    int count;
+} safetensors_file;
+
+/* Parses a file already in memory (takes ownership of buf, malloc'd, on success and failure).
+ * Checks: header length within the file (and <= 100 MB), well-formed JSON of the layout above,
+ * each tensor's dtype known, shape non-negative, byte range inside the data section and equal
+ * to the shape's size, names unique. NNCLR_ERR_FORMAT naming the problem. */
+nnclr_status safetensors_parse(safetensors_file **out, uint8_t *buf, size_t size, const char *what);
+/* Reads and parses a file (at most 16 GiB). */
+nnclr_status safetensors_read(safetensors_file **out, const char *path);
+const safetensors_entry *safetensors_find(const safetensors_file *f, const char *name);
+void safetensors_free(safetensors_file *f);
+
 #endif

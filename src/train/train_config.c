@@ -63,6 +63,7 @@ static nnclr_config_key KEYS[] = {
     {"stop-after", NNCLR_KEY_INT, O(stop_after), "stop (with a checkpoint) after this many epochs, as if interrupted (0: never)", 0, 100000, NULL},
     {"baseline", NNCLR_KEY_BOOL, O(baseline), "also report the kNN accuracy of raw pixels at the end", NOR, NULL},
     {"baseline-best-k", NNCLR_KEY_INT, O(baseline_best_k), "also report raw pixels at this k (the best k on a validation split; 0: off)", 0, 100000, NULL},
+    {"init", NNCLR_KEY_STR, O(init), "start the backbone from this safetensors file (torchvision names; new runs only)", NOR, NULL},
     {"linear-probe", NNCLR_KEY_BOOL, O(linear_probe), "end with a linear probe (100 epochs) on the final features", NOR, NULL},
 };
 #undef O
@@ -107,6 +108,7 @@ nnclr_status nnclr_train_config_preset(nnclr_train_config *o, const char *preset
     o->knn_k = 200;
     o->knn_tau = 0.1;
     o->baseline = 1;
+    o->init = "";
     if (preset && !strcmp(preset, "small")) {
         /* Small data on a few CPU cores: a CIFAR ResNet, 512-512-128 projector, short run
          * (docs/RESULTS.md has the runs behind these choices). */

@@ -231,6 +231,13 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
             (long long)pg.batch, (long long)m->step);
     }
 
+    if (!resume && o.init && o.init[0]) {
+        int loaded = 0, ignored = 0;
+        if ((s = nnclr_model_init_safetensors(m, o.init, &loaded, &ignored))) goto done;
+        say(hooks, rank0, "backbone initialised from %s: %d tensors%s", o.init, loaded,
+            ignored ? " (its fc.* classifier ignored: the heads take its place)" : "");
+    }
+
     /* Rank 0 writes the run directory (logs, checkpoints); the others only read it on resume.
      * Nothing is written before the configuration is known to fit the checkpoint it resumes. */
     if (rank0) {
