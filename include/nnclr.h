@@ -291,6 +291,13 @@ NNCLR_API nnclr_status nnclr_embed_images(nnclr_model *m, const nnclr_train_conf
 NNCLR_API nnclr_status nnclr_export_safetensors(nnclr_model *m, const nnclr_train_config *run, const char *path,
                                                 int with_heads);
 
+/* Writes the eval-mode backbone as an ONNX model (opset 13, dynamic batch; input float32 NCHW
+ * normalised as the run's eval transform does -- the model's doc string says how; output the
+ * features), atomically. NNCLR_ERR_ARG when this build has no ONNX support
+ * (nnclr_onnx_available() == 0: protobuf-c was not found at build time). */
+NNCLR_API nnclr_status nnclr_export_onnx(nnclr_model *m, const nnclr_train_config *run, const char *path);
+NNCLR_API int nnclr_onnx_available(void);
+
 /* Sets the model's backbone from a safetensors file with torchvision's state_dict names (what
  * nnclr_export_safetensors writes, or torchvision's own ResNet weights converted to
  * safetensors): every backbone tensor must be there with its shape, as F32; fc.* and
