@@ -239,15 +239,56 @@ int cmd_augment_preview(int argc, char **argv) {
 
 /* ---- plot */
 
+/* Several runs in one picture: per panel (loss, kNN top-1, NN accuracy, neighbour positives)
+ * one curve per run, labelled with the run directory's last component. */
+#define PLOT_MAX_RUNS 8
+static int plot_compare(char **runs, int nruns, const char *out) {
+    static const char *const keys[4] = {"loss", "knn_top1", "nn_acc", "nn_frac"};
+    static const char *const titles[4] = {"training loss", "kNN top-1 (k = 200)", "NN accuracy (support set)",
+                                          "neighbour positives"};
+    double *x[4][PLOT_MAX_RUNS] = {{0}}, *y[4][PLOT_MAX_RUNS] = {{0}};
+    int n[4][PLOT_MAX_RUNS] = {{0}};
+    svg_series series[4][PLOT_MAX_RUNS];
+    svg_panel panels[4];
+    nnclr_status s = NNCLR_OK;
+    for (int r = 0; r < nruns && !s; r++) {
+        char log[4096];
+        snprintf(log, sizeof log, "%s/metrics.jsonl", runs[r]);
+        const char *label = strrchr(runs[r], '/');
+        label = label && label[1] ? label + 1 : runs[r];
+        for (int k = 0; k < 4 && !s; k++) {
+            s = jsonl_read_series(log, "epoch", keys[k], &x[k][r], &y[k][r], &n[k][r]);
+            if (k > 0)
+                for (int i = 0; i < n[k][r]; i++) y[k][r][i] *= 100;
+            series[k][r] = (svg_series){x[k][r], y[k][r], n[k][r], label, NULL};
+        }
+        if (!s && n[0][r] == 0) s = nnclr_fail(NNCLR_ERR_FORMAT, "%s: no loss records", log);
+    }
+    for (int k = 0; k < 4; k++) panels[k] = (svg_panel){titles[k], "epoch", k ? "%" : "loss", series[k], nruns, 0};
+    if (!s) s = svg_plot_write(out, "nnclr runs compared", panels, 4, 0, 0);
+    for (int k = 0; k < 4; k++)
+        for (int r = 0; r < nruns; r++) {
+            free(x[k][r]);
+            free(y[k][r]);
+        }
+    if (s) return runtime_error("plot", s);
+    printf("wrote %s (%d runs)\n", out, nruns);
+    return 0;
+}
+
 int cmd_plot(int argc, char **argv) {
     const char *out = "";
-    arg_spec specs[] = {{"out", ARG_STR, &out, "output SVG (empty: RUN_DIR/curves.svg)", 1, 0, NULL}};
-    char *pos[1];
+    arg_spec specs[] = {{"out", ARG_STR, &out, "output SVG (empty: RUN_DIR/curves.svg; needed for several runs)", 1, 0, NULL}};
+    char *pos[PLOT_MAX_RUNS];
     int npos;
-    int rc = args_parse(specs, 1, argc, argv, 2, "plot", "RUN_DIR [--out FILE]", pos, 1, &npos);
+    int rc = args_parse(specs, 1, argc, argv, 2, "plot", "RUN_DIR [RUN_DIR...] [--out FILE]", pos, PLOT_MAX_RUNS, &npos);
     if (rc == ARGS_HELP) return 0;
     if (rc) return EXIT_USAGE;
-    if (npos != 1) return usage_error("plot", "expected a run directory");
+    if (npos < 1) return usage_error("plot", "expected a run directory");
+    if (npos > 1) {
+        if (!out[0]) return usage_error("plot", "several runs need --out FILE");
+        return plot_compare(pos, npos, out);
+    }
     char log[4096], path[4096];
     snprintf(log, sizeof log, "%s/metrics.jsonl", pos[0]);
     if (!out[0]) snprintf(path, sizeof path, "%s/curves.svg", pos[0]);

@@ -742,6 +742,14 @@ static void test_schedule(const char *run_a, const char *run_c, const char *run_
     char *svg = slurp(path, NULL);
     check_true("curves.svg has the neighbour-positive curve", svg && strstr(svg, "neighbour positives"));
     free(svg);
+    char cmp[700];
+    tmp_path(cmp, sizeof cmp, "compare.svg");
+    check_exit("plot of two runs into one picture", run("plot_cmp", "plot %s %s --out %s", run_a, run_c, cmp), 0);
+    svg = slurp(cmp, NULL);
+    check_true("...one curve per run, labelled by run directory", svg && strstr(svg, ">run<") && strstr(svg, ">run_c<") &&
+                                                                   strstr(svg, "kNN top-1"));
+    free(svg);
+    check_exit("plot of two runs without --out", run("plot_cmp_noout", "plot %s %s", run_a, run_c), 2);
 
     /* run_a started random: an empty-start resume must be refused before anything changes. */
     snprintf(path, sizeof path, "%s/config.txt", run_a);
