@@ -49,5 +49,6 @@ int cmd_augment_preview(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 #endif

@@ -3,18 +3,22 @@
  *   neighbors        PNG grid: query images and their nearest neighbours, framed green/red
  *   augment-preview  PNG grid: images and their two augmented views
  *   plot             SVG of the loss and kNN-accuracy curves of a run
- *   info             what a checkpoint holds (configuration, step, progress) */
+ *   info             what a checkpoint holds (configuration, step, progress)
+ *   search           the nearest data-set images of query image files: TSV + PNG contact sheet */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "core/rng.h"
 #include "core/status.h"
 #include "eval/knn.h"
+#include "io/atomic_file.h"
 #include "io/checkpoint.h"
 #include "io/jsonl.h"
 #include "io/npy.h"
@@ -356,4 +360,122 @@ int cmd_info(int argc, char **argv) {
     printf("\n");
     checkpoint_free(ck);
     return 0;
+}
+
+/* ---- search */
+
+/* The queries: one image file, or every image of a folder (any sizes), decoded as is. */
+static nnclr_status load_queries(const char *path, dataset *q) {
+    struct stat st;
+    memset(q, 0, sizeof *q);
+    if (stat(path, &st) != 0) return nnclr_fail(NNCLR_ERR_ARG, "--query %s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode)) return dataset_open_sized(q, "folder", path, 0, 0);
+    q->images = nnclr_calloc(1, sizeof *q->images);
+    if (!q->images) return NNCLR_ERR_NOMEM;
+    nnclr_status s = image_load_file(&q->images[0], path, 0);
+    if (s) {
+        free(q->images);
+        q->images = NULL;
+        return s;
+    }
+    q->n = 1;
+    q->h = q->images[0].h;
+    q->w = q->images[0].w;
+    q->c = q->images[0].c;
+    q->pixels = NULL;
+    return NNCLR_OK;
+}
+
+int cmd_search(int argc, char **argv) {
+    const char *query = "", *out = "search", *split = "train", *data = "", *data_path = "";
+    int k = 8, batch = 256, threads = 0;
+    arg_spec specs[] = {
+        {"query", ARG_STR, &query, "an image file (JPEG / PNG, any size) or a folder of them", 1, 0, NULL},
+        {"k", ARG_INT, &k, "nearest images per query", 1, 1000, NULL},
+        {"split", ARG_STR, &split, "the data set split searched", 1, 0, "train|test"},
+        {"out", ARG_STR, &out, "output prefix: PREFIX.tsv (query, rank, index, label, cosine) and PREFIX.png", 1, 0, NULL},
+        {"data", ARG_STR, &data, "data set format (empty: the run's)", 1, 0, NULL},
+        {"data-path", ARG_STR, &data_path, "data set directory (empty: the run's)", 1, 0, NULL},
+        {"batch", ARG_INT, &batch, "images per forward", 1, 65536, NULL},
+        {"threads", ARG_INT, &threads, "compute threads (0: all cores)", 0, 1024, NULL},
+    };
+    char *pos[1];
+    int npos;
+    int rc = args_parse(specs, sizeof specs / sizeof specs[0], argc, argv, 2, "search",
+                        "RUN_DIR|CHECKPOINT --query IMAGE|DIR [flags]", pos, 1, &npos);
+    if (rc == ARGS_HELP) return 0;
+    if (rc) return EXIT_USAGE;
+    if (npos != 1 || !query[0]) return usage_error("search", "expected a run directory or checkpoint and --query IMAGE|DIR");
+    if (threads > 0) omp_set_num_threads(threads);
+    train_opts o;
+    nnclr_model *m = NULL;
+    char ckpt[4096];
+    dataset d = {0}, q = {0};
+    float *fd = NULL, *fq = NULL, *sim = NULL;
+    int *idx = NULL, dim = 0;
+    image_grid g = {0};
+    uint8_t *px = NULL;
+    atomic_file *af = NULL;
+    nnclr_status s = load_queries(query, &q);
+    if (!s) s = model_from_run(pos[0], batch, &o, &m, ckpt, sizeof ckpt);
+    if (!s) {
+        if (data[0]) o.data = data;
+        if (data_path[0]) o.data_path = data_path;
+        s = open_split(&o, !strcmp(split, "test") ? DATASET_TEST : DATASET_TRAIN, &d);
+    }
+    augment_config ev;
+    if (!s) s = make_augment(&o, &d, 1, &ev);
+    if (!s && k > d.n) k = d.n;
+    if (!s) s = extract_features(m, &d, &ev, 0, 0, NULL, &fd, &dim);
+    if (!s) s = extract_features(m, &q, &ev, 0, 0, NULL, &fq, &dim);
+    idx = malloc((size_t)q.n * k * sizeof *idx);
+    sim = malloc((size_t)q.n * k * sizeof *sim);
+    if (!s && (!idx || !sim)) s = nnclr_fail(NNCLR_ERR_NOMEM, "out of memory");
+    if (!s) s = knn_neighbors(fd, d.n, fq, q.n, dim, k, idx, sim);
+    /* The table, written atomically. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s.tsv", out);
+    if (!s) s = atomic_open(&af, path);
+    if (!s) s = atomic_printf(af, "query\trank\tindex\tlabel\tcosine\n");
+    for (int i = 0; i < q.n && !s; i++)
+        for (int j = 0; j < k && !s; j++) {
+            int t = idx[(size_t)i * k + j];
+            const char *label = d.labels && d.class_names ? d.class_names[d.labels[t]] : "";
+            char qid[4200];
+            if (q.n == 1) snprintf(qid, sizeof qid, "%s", query);
+            else snprintf(qid, sizeof qid, "%s#%d", query, i);
+            s = atomic_printf(af, "%s\t%d\t%d\t%s\t%.6f\n", qid, j + 1, t, label, sim[(size_t)i * k + j]);
+        }
+    if (!s) s = atomic_commit(af);
+    else if (af) atomic_abort(af);
+    /* The contact sheet: one row per query (at most 32), the query in blue, then its k nearest. */
+    int rows = q.n < 32 ? q.n : 32;
+    if (!s) s = image_grid_init(&g, rows, k + 1, ev.size, ev.size, ev.channels, 0, 3);
+    px = malloc((size_t)ev.size * ev.size * ev.channels);
+    if (!s && !px) s = nnclr_fail(NNCLR_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < rows && !s; i++) {
+        eval_pixels(&q, &ev, i, px);
+        s = image_grid_put_u8(&g, i, 0, px, GRID_BORDER_QUERY);
+        for (int j = 0; j < k && !s; j++) {
+            eval_pixels(&d, &ev, idx[(size_t)i * k + j], px);
+            s = image_grid_put_u8(&g, i, j + 1, px, GRID_BORDER_NEUTRAL);
+        }
+    }
+    snprintf(path, sizeof path, "%s.png", out);
+    if (!s) s = image_grid_write_png(&g, path);
+    int code = 0;
+    if (s) code = runtime_error("search", s);
+    else
+        printf("wrote %s.tsv and %s.png: %d quer%s x %d nearest of %d %s images (best cosine %.4f)\n", out, out, q.n,
+               q.n == 1 ? "y" : "ies", k, d.n, split, sim[0]);
+    free(px);
+    image_grid_free(&g);
+    free(idx);
+    free(sim);
+    free(fd);
+    free(fq);
+    dataset_free(&d);
+    dataset_free(&q);
+    nnclr_model_free(m);
+    return code;
 }

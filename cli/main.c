@@ -19,6 +19,7 @@ static const command COMMANDS[] = {
     {"augment-preview", cmd_augment_preview, "PNG grid of images and their two augmented views"},
     {"plot", cmd_plot, "SVG loss / accuracy curves of a run"},
     {"info", cmd_info, "what a checkpoint holds"},
+    {"search", cmd_search, "nearest images of query image files in a data set (TSV + PNG)"},
     {"export", cmd_export, "the trained backbone as safetensors with torchvision names"},
 };
 

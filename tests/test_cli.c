@@ -795,6 +795,36 @@ static void test_old_run(const char *dir) {
     check_true("the resumed 0.1.0 run ends at step 26 with finite parameters", step == 26 && params_finite(path));
 }
 
+/* nnclr search: images of the data set, given as query files, find themselves first. */
+static void test_search(const char *run_dir) {
+    printf("search\n");
+    char prefix[600], q[700], path[700];
+    tmp_path(prefix, sizeof prefix, "search");
+    snprintf(q, sizeof q, "%s/class0", g_data);
+    check_exit("search --query DIR", run("search", "search %s --query %s --k 3 --out %s", run_dir, q, prefix), 0);
+    snprintf(path, sizeof path, "%s.tsv", prefix);
+    char *tsv = slurp(path, NULL);
+    int rows = 0, self = 0;
+    for (char *line = tsv ? strtok(tsv, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        char id[600];
+        int rank, index;
+        char label[64];
+        double cosine;
+        if (sscanf(line, "%599s %d %d %63s %lf", id, &rank, &index, label, &cosine) != 5) continue;
+        rows++;
+        self += rank == 1 && cosine > 0.99999;
+    }
+    free(tsv);
+    snprintf(path, sizeof path, "%s.png", prefix);
+    char what[160];
+    snprintf(what, sizeof what, "TSV: 3 rows per query (%d rows); queries from the train split find themselves first "
+             "(cosine 1: %d)", rows, self);
+    check_true(what, rows == 3 * PER_CLASS && self >= PER_CLASS - 6);
+    check_true("contact sheet PNG written", check_png("search sheet", path));
+    check_exit("search without --query", run("search_noq", "search %s", run_dir), 2);
+    check_exit("search --query of a missing file", run("search_missing", "search %s --query /nonexistent/q.png", run_dir), 2);
+}
+
 /* nnclr export: a safetensors file with torchvision's names; bad requests leave no file. (The
  * real client, PyTorch, is tests/export_torch.py.) */
 static void test_export(const char *run_dir) {
@@ -983,6 +1013,7 @@ int main(void) {
     tmp_path(run_old, sizeof run_old, "run_v0.1.0");
     test_old_run(run_old);
     test_export(run_a);
+    test_search(run_a);
     test_sigterm(run_sig, run_straight);
     test_nan(run_nan);
     printf("total %.1f s\n", now_s() - t0);
