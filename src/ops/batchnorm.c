@@ -200,6 +200,26 @@ ALWAYS_INLINE void sums_task(const batchnorm *b, const float *x, const float *dy
     }
 }
 
+/* The 16-lane tasks compiled once more for AVX-512 and chosen at run time: the default build
+ * targets AVX2 + FMA (x86-64-v3), where a 16-float block takes two registers. Same arithmetic
+ * per lane, so the same results. */
+#define BN_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq"), noinline))
+static BN_AVX512 void sums_task16_avx512(const batchnorm *b, const float *x, const float *dy, int cb, int n0, int n1,
+                                         double *o, int relu) {
+    if (relu) sums_task(b, x, dy, cb, n0, n1, o, 1, 16);
+    else sums_task(b, x, dy, cb, n0, n1, o, 0, 16);
+}
+
+static BN_AVX512 void normalize_task16_avx512(const batchnorm *b, float *y, const float *x, const float *res,
+                                              const float *dy, int cb, int n, int relu);
+
+static int bn_avx512(void) {
+    static int v = -1;
+    if (v < 0) v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                   __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
+    return v;
+}
+
 /* The two per-channel sums of sums_task over this rank's (n, h, w), into out[0..C) and
  * out[C..2C); tasks and their fixed-order addition as in the file comment. With dy, the
  * constants mu, a, beta of set_coeffs must be set. */
@@ -207,12 +227,14 @@ static void channel_sums(const batchnorm *b, const float *x, const float *dy, do
     const int B = dnn_cblock(), relu = b->fuse_relu;
     const int cb_count = dnn_cpad(b->c) / B, parts = b->n < BN_PARTS ? b->n : BN_PARTS;
     double *part = b->parts; /* (cb_count, parts, 2, B) */
+    const int wide = B == 16 && bn_avx512();
     #pragma omp parallel for schedule(static) collapse(2)
     for (int cb = 0; cb < cb_count; cb++)
         for (int pt = 0; pt < parts; pt++) {
             int n0 = (int)((long)b->n * pt / parts), n1 = (int)((long)b->n * (pt + 1) / parts);
             double *o = part + ((size_t)cb * parts + pt) * 2 * B;
-            if (B == 16 && relu) sums_task(b, x, dy, cb, n0, n1, o, 1, 16);
+            if (wide) sums_task16_avx512(b, x, dy, cb, n0, n1, o, relu);
+            else if (B == 16 && relu) sums_task(b, x, dy, cb, n0, n1, o, 1, 16);
             else if (B == 16) sums_task(b, x, dy, cb, n0, n1, o, 0, 16);
             else if (relu) sums_task(b, x, dy, cb, n0, n1, o, 1, 8);
             else sums_task(b, x, dy, cb, n0, n1, o, 0, 8);
@@ -272,12 +294,20 @@ ALWAYS_INLINE void normalize_task(const batchnorm *b, float *y, const float *x, 
         }
 }
 
+static BN_AVX512 void normalize_task16_avx512(const batchnorm *b, float *y, const float *x, const float *res,
+                                              const float *dy, int cb, int n, int relu) {
+    if (relu) normalize_task(b, y, x, res, dy, cb, n, 1, 16);
+    else normalize_task(b, y, x, res, dy, cb, n, 0, 16);
+}
+
 static void normalize(const batchnorm *b, float *y, const float *x, const float *res, const float *dy) {
     const int B = dnn_cblock(), relu = b->fuse_relu, cb_count = dnn_cpad(b->c) / B;
+    const int wide = B == 16 && bn_avx512();
     #pragma omp parallel for schedule(static) collapse(2)
     for (int cb = 0; cb < cb_count; cb++)
         for (int n = 0; n < b->n; n++) {
-            if (B == 16 && relu) normalize_task(b, y, x, res, dy, cb, n, 1, 16);
+            if (wide) normalize_task16_avx512(b, y, x, res, dy, cb, n, relu);
+            else if (B == 16 && relu) normalize_task(b, y, x, res, dy, cb, n, 1, 16);
             else if (B == 16) normalize_task(b, y, x, res, dy, cb, n, 0, 16);
             else if (relu) normalize_task(b, y, x, res, dy, cb, n, 1, 8);
             else normalize_task(b, y, x, res, dy, cb, n, 0, 8);

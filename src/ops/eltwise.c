@@ -11,23 +11,39 @@
 #include "ops/eltwise.h"
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 #include "core/dnn.h"
 
 #define ELTWISE_PAR_MIN 32768
 
+/* v where y > 0, else +0 (y NaN: +0, as the comparison gives). On the bits, so the loops
+ * vectorise without AVX-512's masked loads: GCC keeps a float select like y > 0 ? v : 0 scalar
+ * on AVX2 (it could trap), and the default build targets AVX2. */
+static inline float keep_if_positive(float v, float y) {
+    int32_t yi;
+    uint32_t vb;
+    memcpy(&yi, &y, sizeof yi);
+    memcpy(&vb, &v, sizeof vb);
+    vb &= (yi > 0 && yi <= 0x7f800000) ? 0xffffffffu : 0u;
+    float r;
+    memcpy(&r, &vb, sizeof r);
+    return r;
+}
+
 void relu_forward(float *y, const float *x, size_t n) {
     #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
-    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) y[i] = keep_if_positive(x[i], x[i]);
 }
 
 void relu_backward(float *dx, const float *dy, const float *y, size_t n) {
     #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
-    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) dx[i] = keep_if_positive(dy[i], y[i]);
 }
 
 void relu_backward_add(float *dx, const float *a, const float *b, const float *y, size_t n) {
     #pragma omp parallel for simd schedule(static) if (n >= ELTWISE_PAR_MIN)
-    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? a[i] + b[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) dx[i] = keep_if_positive(a[i] + b[i], y[i]);
 }
 
 void add_inplace(float *dst, const float *src, size_t n) {
