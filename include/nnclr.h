@@ -276,6 +276,12 @@ NNCLR_API nnclr_status nnclr_model_load(nnclr_model **out, const char *run_or_ch
 NNCLR_API nnclr_status nnclr_embed(nnclr_model *m, const nnclr_train_config *data, int split, int projections,
                                    float **out, int **labels, int *n, int *dim);
 
+/* Weighted kNN evaluation (the protocol of `nnclr eval knn`): the eval-mode features of the
+ * train split of the data set `data` describes are the memory, its test split (or validation
+ * split) the queries; k neighbours, vote temperature tau, cosine. top5 may be NULL. */
+NNCLR_API nnclr_status nnclr_evaluate_knn(nnclr_model *m, const nnclr_train_config *data, int k, double tau,
+                                          double *top1, double *top5);
+
 /* Embeddings of n images given as uint8 arrays of h x w x c (c = 1 or 3, any size, packed one
  * after the other): the eval transform of `run` (resize and centre crop to the model's input,
  * channel conversion, normalisation), then backbone features (or L2-normalised projections

@@ -26,4 +26,6 @@ od -An -v -f -w4 "$tmp/emb.f32" | awk '$1 != $1 + 0 || $1 == "nan" || $1 == "-na
   || { echo "FAIL: non-finite embeddings"; exit 1; }
 agree=$(grep -o 'agreement.*: [0-9.]*' "$tmp/out.txt" | awk '{print $NF}')
 awk -v a="$agree" 'BEGIN {exit !(a > 30)}' || { echo "FAIL: label agreement $agree% is not above chance"; exit 1; }
-echo "ok: 30 steps, 10000 x $dim embeddings, nearest-neighbour label agreement $agree%"
+knn=$(grep -o 'kNN (k=200) top-1 on the test split: [0-9.]*' "$tmp/out.txt" | awk '{print $NF}')
+awk -v a="$knn" 'BEGIN {exit !(a > 30)}' || { echo "FAIL: kNN accuracy '$knn' is missing or not above chance"; exit 1; }
+echo "ok: 30 steps, 10000 x $dim embeddings, nearest-neighbour label agreement $agree%, kNN $knn%"

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "core/status.h"
+#include "eval/knn.h"
 #include "io/checkpoint.h"
 #include "model/model_state.h"
 #include "model/nnclr_model.h"
@@ -132,5 +133,24 @@ nnclr_status nnclr_embed_images(nnclr_model *m, const nnclr_train_config *run, c
                         : nnclr_model_features(m, x, nb, out + (size_t)i0 * D);
     }
     free(x);
+    return s;
+}
+
+nnclr_status nnclr_evaluate_knn(nnclr_model *m, const nnclr_train_config *data, int k, double tau, double *top1,
+                                double *top5) {
+    if (!m || !data || !top1) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_evaluate_knn: NULL argument");
+    if (k < 1 || !(tau > 0)) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_evaluate_knn: k %d must be >= 1 and tau %g > 0", k, tau);
+    float *ftr = NULL, *fte = NULL;
+    int *ltr = NULL, *lte = NULL, ntr = 0, nte = 0, dim = 0, classes = 0;
+    nnclr_status s = nnclr_embed(m, data, 0, 0, &ftr, &ltr, &ntr, &dim);
+    if (!s) s = nnclr_embed(m, data, 1, 0, &fte, &lte, &nte, &dim);
+    if (!s && (!ltr || !lte)) s = nnclr_fail(NNCLR_ERR_ARG, "kNN evaluation needs a labelled data set");
+    for (int i = 0; !s && i < ntr; i++) classes = ltr[i] + 1 > classes ? ltr[i] + 1 : classes;
+    for (int i = 0; !s && i < nte; i++) classes = lte[i] + 1 > classes ? lte[i] + 1 : classes;
+    if (!s) s = knn_evaluate(ftr, ltr, ntr, fte, lte, nte, dim, classes, k, (float)tau, top1, top5);
+    free(ftr);
+    free(fte);
+    free(ltr);
+    free(lte);
     return s;
 }
