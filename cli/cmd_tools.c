@@ -26,6 +26,13 @@
 #include "io/svg_plot.h"
 #include "model/nnclr_model.h"
 
+/* The flags every tool over a run's data set shares. */
+#define RUN_TOOL_FLAGS(data, data_path, batch, threads)                                          \
+    {"data", ARG_STR, &(data), "data set format (empty: the run's)", 1, 0, NULL},                \
+    {"data-path", ARG_STR, &(data_path), "data set directory (empty: the run's)", 1, 0, NULL},   \
+    {"batch", ARG_INT, &(batch), "images per forward", 1, 65536, NULL},                          \
+    {"threads", ARG_INT, &(threads), "compute threads (0: all cores)", 0, 1024, NULL}
+
 static int usage_error(const char *cmd, const char *msg) {
     fprintf(stderr, "nnclr %s: %s\n", cmd, msg);
     return EXIT_USAGE;
@@ -45,10 +52,7 @@ int cmd_embed(int argc, char **argv) {
         {"out", ARG_STR, &out, "output prefix: PREFIX.npy (N x D float32) and PREFIX_labels.npy", 1, 0, NULL},
         {"split", ARG_STR, &split, "data split", 1, 0, "train|test"},
         {"projections", ARG_BOOL, &projections, "L2-normalised projections instead of backbone features", 1, 0, NULL},
-        {"data", ARG_STR, &data, "data set format (empty: the run's)", 1, 0, NULL},
-        {"data-path", ARG_STR, &data_path, "data set directory (empty: the run's)", 1, 0, NULL},
-        {"batch", ARG_INT, &batch, "images per forward", 1, 65536, NULL},
-        {"threads", ARG_INT, &threads, "compute threads (0: all cores)", 0, 1024, NULL},
+        RUN_TOOL_FLAGS(data, data_path, batch, threads),
     };
     char *pos[1];
     int npos;
@@ -114,10 +118,7 @@ int cmd_neighbors(int argc, char **argv) {
         {"queries", ARG_INT, &queries, "query images (rows), drawn from the test split", 1, 64, NULL},
         {"k", ARG_INT, &k, "neighbours per query (columns)", 1, 32, NULL},
         {"seed", ARG_U64, &seed, "which queries", 1, 0, NULL},
-        {"data", ARG_STR, &data, "data set format (empty: the run's)", 1, 0, NULL},
-        {"data-path", ARG_STR, &data_path, "data set directory (empty: the run's)", 1, 0, NULL},
-        {"batch", ARG_INT, &batch, "images per forward", 1, 65536, NULL},
-        {"threads", ARG_INT, &threads, "compute threads (0: all cores)", 0, 1024, NULL},
+        RUN_TOOL_FLAGS(data, data_path, batch, threads),
     };
     char *pos[1];
     int npos;
@@ -394,10 +395,7 @@ int cmd_search(int argc, char **argv) {
         {"k", ARG_INT, &k, "nearest images per query", 1, 1000, NULL},
         {"split", ARG_STR, &split, "the data set split searched", 1, 0, "train|test"},
         {"out", ARG_STR, &out, "output prefix: PREFIX.tsv (query, rank, index, label, cosine) and PREFIX.png", 1, 0, NULL},
-        {"data", ARG_STR, &data, "data set format (empty: the run's)", 1, 0, NULL},
-        {"data-path", ARG_STR, &data_path, "data set directory (empty: the run's)", 1, 0, NULL},
-        {"batch", ARG_INT, &batch, "images per forward", 1, 65536, NULL},
-        {"threads", ARG_INT, &threads, "compute threads (0: all cores)", 0, 1024, NULL},
+        RUN_TOOL_FLAGS(data, data_path, batch, threads),
     };
     char *pos[1];
     int npos;
