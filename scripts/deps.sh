@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config libdnnl-dev libopenblas-dev zlib1g-dev libpng-dev
       libjpeg62-turbo-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin
       protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
-[ "${1:-}" = test ] && pkgs+=(clang libclang-rt-14-dev libomp-14-dev python3-torch python3-torchvision python3-numpy python3-pip python3-onnx)
+[ "${1:-}" = test ] && pkgs+=(clang libclang-rt-14-dev libomp-14-dev python3-torch python3-torchvision python3-numpy python3-pip python3-setuptools python3-onnx)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
