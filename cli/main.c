@@ -20,7 +20,7 @@ static const command COMMANDS[] = {
     {"plot", cmd_plot, "SVG loss / accuracy curves of a run"},
     {"info", cmd_info, "what a checkpoint holds"},
     {"search", cmd_search, "nearest images of query image files in a data set (TSV + PNG)"},
-    {"export", cmd_export, "the trained backbone as safetensors with torchvision names"},
+    {"export", cmd_export, "the trained backbone as safetensors (torchvision names) or ONNX"},
 };
 
 static void usage(FILE *out) {
