@@ -709,7 +709,13 @@ static void test_schedule(const char *run_a, const char *run_c, const char *run_
     free(out);
     code = run("train_d1", "train %s %s --epochs %d --stop-after 1 --run-dir %s", g_common, sched, EPOCHS, run_d);
     check_exit("train with a positive schedule, --stop-after 1 (mid-ramp)", code, 0);
+    /* A config.txt write killed before its rename leaves config.txt.tmp.<pid>: the resume removes it. */
+    char stale[700];
+    snprintf(stale, sizeof stale, "%s/config.txt.tmp.4242", run_d);
+    FILE *sf = fopen(stale, "w");
+    if (sf) fclose(sf);
     code = run("train_d2", "train --resume %s", run_d);
+    check_true("stale config.txt.tmp.<pid> removed on resume", !exists(stale));
     check_exit("train --resume mid-ramp", code, 0);
     compare_runs("positive schedule: stop-after 1 + resume", run_c, run_d, EPOCHS * STEPS_PER_EPOCH);
 

@@ -47,13 +47,16 @@ static void say(const nnclr_train_hooks *h, int rank0, const char *fmt, ...) {
     h->message(h->user, line);
 }
 
-/* Removes temporary files left by checkpoint writes that were killed (ckpt-*.ckpt.tmp.*). */
+/* Removes temporary files left by atomic writes that were killed ("<name>.tmp.<pid>":
+ * checkpoints, config.txt, anything io/atomic_file.c writes here). Called by rank 0 only,
+ * when no write of this run is in flight. */
 static void remove_stale_temps(const char *dir, const nnclr_train_hooks *h) {
     DIR *d = opendir(dir);
     if (!d) return;
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (strncmp(e->d_name, "ckpt-", 5) != 0 || !strstr(e->d_name, ".ckpt.tmp.")) continue;
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t || e->d_name[0] == '.' || strspn(t + 5, "0123456789") != strlen(t + 5) || !t[5]) continue;
         char path[4096];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (unlink(path) == 0) say(h, 1, "removed stale temporary file %s", path);
