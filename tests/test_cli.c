@@ -714,8 +714,31 @@ static void test_schedule(const char *run_a, const char *run_c, const char *run_
     snprintf(stale, sizeof stale, "%s/config.txt.tmp.4242", run_d);
     FILE *sf = fopen(stale, "w");
     if (sf) fclose(sf);
+    char mpath[700];
+    snprintf(mpath, sizeof mpath, "%s/metrics.jsonl", run_d);
+    sf = fopen(mpath, "a");
+    if (sf) {
+        fprintf(sf, "{\"step\":20,\"epoch\":1.5,\"loss\":3.0}\n");
+        fclose(sf);
+    }
     code = run("train_d2", "train --resume %s", run_d);
     check_true("stale config.txt.tmp.<pid> removed on resume", !exists(stale));
+    /* metrics.jsonl of the resumed run: every step once, in order (a line past the checkpoint,
+     * as a kill leaves, was appended before the resume). */
+    snprintf(stale, sizeof stale, "%s/metrics.jsonl", run_d);
+    char *mlog = slurp(stale, NULL);
+    int steps_seen = 0, ordered = 1;
+    double last = 0;
+    for (char *line = mlog ? strtok(mlog, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        char *st = strstr(line, "\"step\":");
+        if (!st || !strstr(line, "\"loss\":")) continue;
+        double v = atof(st + 7);
+        ordered &= v > last;
+        last = v;
+        steps_seen++;
+    }
+    free(mlog);
+    check_true("resumed metrics.jsonl: every step once, in order", ordered && steps_seen == EPOCHS * STEPS_PER_EPOCH);
     check_exit("train --resume mid-ramp", code, 0);
     compare_runs("positive schedule: stop-after 1 + resume", run_c, run_d, EPOCHS * STEPS_PER_EPOCH);
 

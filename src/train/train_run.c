@@ -77,6 +77,33 @@ static int mkdir_p(const char *path) {
     return 0;
 }
 
+/* On resume: metrics.jsonl cut back (atomically) to the lines of steps <= step, so the steps
+ * between the checkpoint and a kill are not logged twice. A missing log is left missing. */
+static nnclr_status trim_metrics(const char *path, int64_t step) {
+    FILE *f = fopen(path, "r");
+    if (!f) return NNCLR_OK;
+    char *kept = NULL, *line = NULL;
+    size_t kept_len = 0, cap = 0;
+    FILE *mem = open_memstream(&kept, &kept_len);
+    if (!mem) {
+        fclose(f);
+        return nnclr_fail(NNCLR_ERR_NOMEM, "out of memory");
+    }
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) > 0) {
+        double v;
+        if (line[n - 1] != '\n') break; /* an incomplete last line (killed mid-write) */
+        if (jsonl_get_number(line, "step", &v) && v > (double)step) continue;
+        fwrite(line, 1, (size_t)n, mem);
+    }
+    free(line);
+    fclose(f);
+    fclose(mem);
+    nnclr_status s = kept ? atomic_write_file(path, kept, kept_len) : nnclr_fail(NNCLR_ERR_NOMEM, "out of memory");
+    free(kept);
+    return s;
+}
+
 /* The value of `key = value` in a run directory's config.txt, or "" (absent or unreadable). */
 static void config_value(const char *run_dir, const char *key, char *out, size_t size) {
     out[0] = 0;
@@ -271,6 +298,7 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
     say(hooks, rank0, "data loaded in %.1f s", now_s() - t_load);
 
     snprintf(path, sizeof path, "%s/metrics.jsonl", o.run_dir);
+    if (rank0 && resume && (s = trim_metrics(path, m->step))) goto done;
     if (rank0 && (s = jsonl_open(&log, path, resume == NULL))) goto done;
 
     size_t img = (size_t)aug.channels * aug.size * aug.size;
