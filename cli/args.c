@@ -68,7 +68,8 @@ bad:
     fprintf(stderr, "nnclr %s: --%s: invalid value '%s'\n", cmd, s->name, v);
     return ARGS_USAGE;
 range:
-    fprintf(stderr, "nnclr %s: --%s must be in [%g, %g], got %s\n", cmd, s->name, s->min, s->max, v);
+    /* %.15g: integer bounds print whole (16777216, not 1.67772e+07). */
+    fprintf(stderr, "nnclr %s: --%s must be in [%.15g, %.15g], got %s\n", cmd, s->name, s->min, s->max, v);
     return ARGS_USAGE;
 }
 

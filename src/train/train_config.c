@@ -173,7 +173,7 @@ nnclr_status nnclr_train_config_check(const nnclr_train_config *o) {
         default: continue;
         }
         if (!isfinite(x) || (k->min <= k->max && (x < k->min || x > k->max)))
-            return nnclr_fail(NNCLR_ERR_ARG, "--%s %g is outside [%g, %g]", k->name, x, k->min, k->max);
+            return nnclr_fail(NNCLR_ERR_ARG, "--%s %.15g is outside [%.15g, %.15g]", k->name, x, k->min, k->max);
     }
     if (!o->run_dir || !o->run_dir[0]) return nnclr_fail(NNCLR_ERR_ARG, "--run-dir is empty");
     if (!strcmp(o->positive, "nn") && o->queue_size < o->batch)
