@@ -9,7 +9,8 @@
 #   bash bench/quality.sh fmnist-val         # the default run's candidates on Fashion-MNIST's validation split
 #
 # The best variant is read from cifar-val's lines: the schedule / start row with the highest
-# validation kNN top-1 (never from the test set). Environment: THREADS (compute threads, default
+# validation kNN top-1 (never from the test set). Environment: EXTRA (more train flags, e.g.
+# "--eval-every 2"), THREADS (compute threads, default
 # 2), OUT (default runs/quality), CIFAR (default ../shared/data/cifar10), NNCLR (build/nnclr).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +30,7 @@ run_row() {  # table row seed epochs linear(0|1) flags...
   rm -rf "$dir"; mkdir -p "$OUT/$tb"
   local t0=$(date +%s.%N)
   "$NNCLR" train --run-dir "$dir" --seed "$seed" --epochs "$ep" --threads "$THREADS" --loader-threads 1 \
-      --keep-checkpoints 1 --log-every 50 --no-baseline "$@" > "$dir.log" 2>&1
+      --keep-checkpoints 1 --log-every 50 --no-baseline ${EXTRA:-} "$@" > "$dir.log" 2>&1
   local t1=$(date +%s.%N)
   local knn=$(grep -o 'kNN (k=200) top-1 [0-9.]*' "$dir.log" | tail -1 | awk '{print $4}')
   local linear=-
