@@ -50,5 +50,9 @@ int cmd_plot(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_dedup(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+int cmd_map(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

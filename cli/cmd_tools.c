@@ -97,16 +97,7 @@ int cmd_embed(int argc, char **argv) {
 
 /* uint8 HWC image i of d at the eval size (its pixels when they match, else a rescale). */
 static void eval_pixels(const dataset *d, const augment_config *ev, int i, uint8_t *dst) {
-    int S = ev->size, C = ev->channels;
-    float *x = malloc((size_t)C * S * S * sizeof(float));
-    if (!x) return;
-    augment_eval(ev, x, &d->images[i]);
-    for (int c = 0; c < C; c++)
-        for (int p = 0; p < S * S; p++) {
-            float v = x[(size_t)c * S * S + p] * ev->std[c] + ev->mean[c];
-            dst[(size_t)p * C + c] = (uint8_t)(v <= 0 ? 0 : v >= 1 ? 255 : lrintf(v * 255));
-        }
-    free(x);
+    (void)augment_eval_u8(ev, dst, &d->images[i]);
 }
 
 int cmd_neighbors(int argc, char **argv) {

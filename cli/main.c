@@ -20,6 +20,10 @@ static const command COMMANDS[] = {
     {"plot", cmd_plot, "SVG loss / accuracy curves of a run"},
     {"info", cmd_info, "what a checkpoint holds"},
     {"search", cmd_search, "nearest images of query image files in a data set (TSV + PNG)"},
+    {"dedup", cmd_dedup, "near-duplicate pairs within a split or between two (CSV, groups, PNG)"},
+    {"cluster", cmd_cluster, "k-means on the embeddings: assignments CSV, a contact sheet per cluster, NMI"},
+    {"map", cmd_map, "2-D PCA map of the embeddings as SVG, coloured by label, with thumbnails"},
+    {"report", cmd_report, "one self-contained HTML page of a run: config, curves, pictures, results"},
     {"export", cmd_export, "the trained backbone as safetensors (torchvision names) or ONNX"},
 };
 

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "core/status.h"
 
@@ -624,4 +625,18 @@ void augment_apply(const augment_config *cfg, int view, float *out, const datase
     aug_params p;
     augment_sample(cfg, view, img->h, img->w, rng, &p);
     augment_apply_params(cfg, &p, out, img);
+}
+
+nnclr_status augment_eval_u8(const augment_config *cfg, uint8_t *dst, const dataset_image *img) {
+    int S = cfg->size, C = cfg->channels;
+    float *x = nnclr_malloc((size_t)C * S * S * sizeof(float));
+    if (!x) return NNCLR_ERR_NOMEM;
+    augment_eval(cfg, x, img);
+    for (int c = 0; c < C; c++)
+        for (int p = 0; p < S * S; p++) {
+            float v = x[(size_t)c * S * S + p] * cfg->std[c] + cfg->mean[c];
+            dst[(size_t)p * C + c] = (uint8_t)(v <= 0 ? 0 : v >= 1 ? 255 : lrintf(v * 255));
+        }
+    free(x);
+    return NNCLR_OK;
 }

@@ -76,6 +76,9 @@ void augment_apply_params(const augment_config *cfg, const aug_params *p, float 
 void augment_apply(const augment_config *cfg, int view, float *out, const dataset_image *img, rng_state *rng);
 /* Resize the shorter side to eval_resize (0: S), center crop S x S, normalise. out: (C, S, S). */
 void augment_eval(const augment_config *cfg, float *out, const dataset_image *img);
+/* What augment_eval shows, as displayable pixels: dst (S, S, C) uint8, the normalisation
+ * undone (for the pictures of neighbors, search, dedup, cluster, map). NNCLR_ERR_NOMEM only. */
+nnclr_status augment_eval_u8(const augment_config *cfg, uint8_t *dst, const dataset_image *img);
 
 /* ---- the single ops, torchvision.transforms.functional on float tensors ---- */
 

@@ -29,6 +29,10 @@ void dataset_free(dataset *d) {
     free(d->pixels);
     free(d->images);
     free(d->labels);
+    if (d->paths) {
+        for (int i = 0; i < d->n; i++) free(d->paths[i]);
+        free(d->paths);
+    }
     if (d->class_names) {
         for (int k = 0; k < d->num_classes; k++) free(d->class_names[k]);
         free(d->class_names);
@@ -169,6 +173,18 @@ nnclr_status dataset_subset(dataset *out, const dataset *src, const int *index, 
     }
     if (labelled) {
         for (int i = 0; i < n; i++) out->labels[i] = src->labels[index[i]];
+    }
+    if (src->paths) {
+        out->paths = nnclr_calloc((size_t)n, sizeof *out->paths);
+        for (int i = 0; out->paths && i < n; i++)
+            if (!(out->paths[i] = strdup(src->paths[index[i]]))) {
+                dataset_free(out);
+                return NNCLR_ERR_NOMEM;
+            }
+        if (!out->paths) {
+            dataset_free(out);
+            return NNCLR_ERR_NOMEM;
+        }
     }
     if (src->num_classes > 0) {
         nnclr_status s = dataset_set_class_names(

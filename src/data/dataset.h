@@ -42,6 +42,7 @@ typedef struct {
     int num_classes;      /* 0 when unlabelled */
     char **class_names;   /* (num_classes) or NULL */
     int skipped;          /* folder files skipped as unreadable (each warned on stderr) */
+    char **paths;         /* (n) the file of each image (folders), or NULL (binary formats) */
 } dataset;
 
 /* Which part of a data set dataset_open() reads. */

@@ -336,6 +336,7 @@ nnclr_status image_folder_load(dataset *out, const char *root, int target_side) 
     dir_set seen = {0};
     dataset_image *decoded = NULL;
     int *status = NULL, *labels = NULL, *good = NULL;
+    char **paths = NULL;
     char **reasons = NULL;
     size_t nfiles = 0;
     NNCLR_TRY(read_names(root, &entries));
@@ -415,8 +416,9 @@ nnclr_status image_folder_load(dataset *out, const char *root, int target_side) 
     status = nnclr_calloc(nfiles, sizeof *status);
     reasons = nnclr_calloc(nfiles, sizeof *reasons);
     labels = nnclr_calloc(nfiles, sizeof *labels);
+    paths = nnclr_calloc(nfiles, sizeof *paths);
     good = nnclr_calloc(classes.n + 1, sizeof *good);
-    if (!decoded || !status || !reasons || !labels || !good) {
+    if (!decoded || !status || !reasons || !labels || !paths || !good) {
         s = NNCLR_ERR_NOMEM;
         goto done;
     }
@@ -447,6 +449,8 @@ nnclr_status image_folder_load(dataset *out, const char *root, int target_side) 
         good[labelled ? files.v[i].label : 0]++;
         decoded[n] = decoded[i];
         if (i != (size_t)n) memset(&decoded[i], 0, sizeof decoded[i]);
+        paths[n] = files.v[i].path;   /* moved: the file list no longer owns it */
+        files.v[i].path = NULL;
         labels[n++] = files.v[i].label;
     }
     for (size_t k = 0; k < (labelled ? classes.n : 1); k++) {
@@ -465,7 +469,11 @@ nnclr_status image_folder_load(dataset *out, const char *root, int target_side) 
     s = folder_assemble(out, decoded, labels, n, labelled);
     if (s == NNCLR_OK && labelled)
         s = dataset_set_class_names(out, (int)classes.n, (const char *const *)classes.v);
-    if (s == NNCLR_OK) out->skipped = skipped;
+    if (s == NNCLR_OK) {
+        out->skipped = skipped;
+        out->paths = paths;
+        paths = NULL;
+    }
 
 done:
     if (s != NNCLR_OK) dataset_free(out);
@@ -479,6 +487,10 @@ done:
     free(status);
     free(reasons);
     free(labels);
+    if (paths) {
+        for (size_t i = 0; i < nfiles; i++) free(paths[i]);
+        free(paths);
+    }
     free(good);
     free(seen.v);
     file_list_free(&files);

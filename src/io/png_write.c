@@ -11,13 +11,31 @@
 /* Shared with libpng's callbacks. Heap-allocated so that nothing the callbacks change lives in
  * an automatic variable of the function that called setjmp. */
 typedef struct {
-    atomic_file *af;
+    atomic_file *af;     /* the file, or NULL: into mem */
+    uint8_t *mem;
+    size_t len, cap;
     int io_failed;       /* atomic_write failed: its message is already set */
     char msg[256];       /* libpng's own error text */
 } png_sink;
 
 static void sink_write(png_structp png, png_bytep data, size_t n) {
     png_sink *sink = png_get_io_ptr(png);
+    if (!sink->af) {
+        if (sink->len + n > sink->cap) {
+            size_t cap = sink->cap ? sink->cap : 4096;
+            while (cap < sink->len + n) cap *= 2;
+            uint8_t *m = realloc(sink->mem, cap);
+            if (!m) {
+                snprintf(sink->msg, sizeof sink->msg, "out of memory");
+                png_error(png, "out of memory");
+            }
+            sink->mem = m;
+            sink->cap = cap;
+        }
+        memcpy(sink->mem + sink->len, data, n);
+        sink->len += n;
+        return;
+    }
     if (atomic_write(sink->af, data, n) != NNCLR_OK) {
         sink->io_failed = 1;
         png_error(png, "write failed");
@@ -38,32 +56,18 @@ static void sink_warning(png_structp png, png_const_charp msg) {
     (void)msg;
 }
 
-nnclr_status png_write(const char *path, const uint8_t *pixels, int w, int h, int channels) {
-    if (w <= 0 || h <= 0 || (channels != 1 && channels != 3))
-        return nnclr_fail(NNCLR_ERR_ARG, "%s: cannot write a %d x %d PNG with %d channels",
-                          path, w, h, channels);
-    png_sink *sink = nnclr_calloc(1, sizeof *sink);
-    if (!sink) return NNCLR_ERR_NOMEM;
-    nnclr_status s = atomic_open(&sink->af, path);
-    if (s != NNCLR_OK) {
-        free(sink);
-        return s;
-    }
+/* Encodes into sink (its file, or its memory buffer when af is NULL). name labels messages. */
+static nnclr_status png_encode_sink(png_sink *sink, const char *name, const uint8_t *pixels, int w, int h,
+                                    int channels) {
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, sink, sink_error, sink_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     if (!png || !info) {
         png_destroy_write_struct(&png, NULL);
-        atomic_abort(sink->af);
-        free(sink);
-        return nnclr_fail(NNCLR_ERR_NOMEM, "%s: libpng could not allocate its state", path);
+        return nnclr_fail(NNCLR_ERR_NOMEM, "%s: libpng could not allocate its state", name);
     }
     if (setjmp(png_jmpbuf(png))) {
         png_destroy_write_struct(&png, &info);
-        atomic_abort(sink->af);
-        s = sink->io_failed ? NNCLR_ERR_IO
-                            : nnclr_fail(NNCLR_ERR_IO, "%s: libpng: %s", path, sink->msg);
-        free(sink);
-        return s;
+        return sink->io_failed ? NNCLR_ERR_IO : nnclr_fail(NNCLR_ERR_IO, "%s: libpng: %s", name, sink->msg);
     }
     png_set_write_fn(png, sink, sink_write, sink_flush);
     png_set_IHDR(png, info, (png_uint_32)w, (png_uint_32)h, 8,
@@ -74,13 +78,40 @@ nnclr_status png_write(const char *path, const uint8_t *pixels, int w, int h, in
     for (int y = 0; y < h; y++) png_write_row(png, (png_const_bytep)(pixels + (size_t)y * stride));
     png_write_end(png, NULL);
     png_destroy_write_struct(&png, &info);
-    s = atomic_commit(sink->af);
+    return NNCLR_OK;
+}
+
+nnclr_status png_write(const char *path, const uint8_t *pixels, int w, int h, int channels) {
+    if (w <= 0 || h <= 0 || (channels != 1 && channels != 3))
+        return nnclr_fail(NNCLR_ERR_ARG, "%s: cannot write a %d x %d PNG with %d channels",
+                          path, w, h, channels);
+    png_sink *sink = nnclr_calloc(1, sizeof *sink);
+    if (!sink) return NNCLR_ERR_NOMEM;
+    nnclr_status s = atomic_open(&sink->af, path);
+    if (s == NNCLR_OK) s = png_encode_sink(sink, path, pixels, w, h, channels);
+    if (s == NNCLR_OK) s = atomic_commit(sink->af);
+    else if (sink->af) atomic_abort(sink->af);
     free(sink);
     return s;
 }
 
-/* ---------------------------------------------------------------------------------------- */
-/* image grid */
+nnclr_status png_encode(const uint8_t *pixels, int w, int h, int channels, uint8_t **data, size_t *len) {
+    *data = NULL;
+    *len = 0;
+    if (w <= 0 || h <= 0 || (channels != 1 && channels != 3))
+        return nnclr_fail(NNCLR_ERR_ARG, "cannot encode a %d x %d PNG with %d channels", w, h, channels);
+    png_sink *sink = nnclr_calloc(1, sizeof *sink);
+    if (!sink) return NNCLR_ERR_NOMEM;
+    nnclr_status s = png_encode_sink(sink, "PNG", pixels, w, h, channels);
+    if (s == NNCLR_OK) {
+        *data = sink->mem;
+        *len = sink->len;
+    } else {
+        free(sink->mem);
+    }
+    free(sink);
+    return s;
+}
 
 static const uint8_t border_rgb[4][3] = {
     {160, 160, 160},   /* neutral */

@@ -14,6 +14,8 @@
 
 /* pixels: (h, w, channels) row-major, channels 1 (gray) or 3 (RGB). */
 nnclr_status png_write(const char *path, const uint8_t *pixels, int w, int h, int channels);
+/* The same PNG into memory (for pictures inlined in SVG and HTML): *data malloc'd, free() it. */
+nnclr_status png_encode(const uint8_t *pixels, int w, int h, int channels, uint8_t **data, size_t *len);
 
 typedef enum {
     GRID_BORDER_NEUTRAL = 0,   /* grey */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "core/status.h"
 #include "io/atomic_file.h"
+#include "io/xml_text.h"
 
 static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                       "#9467bd", "#8c564b", "#e377c2", "#17becf"};
@@ -41,17 +42,14 @@ static void out(svg_out *o, const char *fmt, ...) {
     o->status = atomic_write(o->af, buf, (size_t)len);
 }
 
-/* Text content or attribute value with &, <, >, " escaped. */
+/* Text content or attribute value, escaped (io/xml_text.h). Newlines become spaces. */
 static void out_text(svg_out *o, const char *s) {
     for (; s && *s && o->status == NNCLR_OK; s++) {
-        switch (*s) {
-        case '&': out(o, "&amp;"); break;
-        case '<': out(o, "&lt;"); break;
-        case '>': out(o, "&gt;"); break;
-        case '"': out(o, "&quot;"); break;
-        default:
-            if ((unsigned char)*s >= 0x20 || *s == '\t') o->status = atomic_write(o->af, s, 1);
-        }
+        size_t n = strcspn(s, "\n");
+        o->status = xml_write_text_n(o->af, s, n);
+        s += n;
+        if (!*s) break;
+        if (o->status == NNCLR_OK) o->status = atomic_write(o->af, " ", 1);
     }
 }
 
