@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
 #include "core/rng.h"
@@ -420,7 +421,11 @@ int cmd_search(int argc, char **argv) {
     idx = malloc((size_t)q.n * k * sizeof *idx);
     sim = malloc((size_t)q.n * k * sizeof *sim);
     if (!s && (!idx || !sim)) s = nnclr_fail(NNCLR_ERR_NOMEM, "out of memory");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!s) s = knn_neighbors(fd, d.n, fq, q.n, dim, k, idx, sim);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double t_search = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     /* The table, written atomically. */
     char path[4096];
     snprintf(path, sizeof path, "%s.tsv", out);
@@ -455,8 +460,8 @@ int cmd_search(int argc, char **argv) {
     int code = 0;
     if (s) code = runtime_error("search", s);
     else
-        printf("wrote %s.tsv and %s.png: %d quer%s x %d nearest of %d %s images (best cosine %.4f)\n", out, out, q.n,
-               q.n == 1 ? "y" : "ies", k, d.n, split, sim[0]);
+        printf("wrote %s.tsv and %s.png: %d quer%s x %d nearest of %d %s images (best cosine %.4f); search %.3f ms per "
+               "query\n", out, out, q.n, q.n == 1 ? "y" : "ies", k, d.n, split, sim[0], 1e3 * t_search / q.n);
     free(px);
     image_grid_free(&g);
     free(idx);
