@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "ann.h"
 #include "cli.h"
 #include "core/rng.h"
 #include "core/status.h"
@@ -116,12 +117,13 @@ static void progress_print(void *user, double done) {
 int cmd_dedup(int argc, char **argv) {
     const char *out = "", *split = "train", *against = "", *data = "", *data_path = "";
     double threshold = 0.9;
-    int show = 16, batch = 256, threads = 0, projections = 0, max_pairs = 1000000;
+    int show = 16, batch = 256, threads = 0, projections = 0, max_pairs = 1000000, approx = 0;
     arg_spec specs[] = {
         {"split", ARG_STR, &split, "the split searched for duplicates", 1, 0, "train|test"},
         {"against-split", ARG_STR, &against, "pairs between --split and this split instead of within one (empty: within)", 1, 0, "|train|test"},
         {"threshold", ARG_FLOAT, &threshold, "cosine similarity (of whitened, normalised features) at or above which two images are near-duplicates", -1, 1, NULL},
         {"max-pairs", ARG_INT, &max_pairs, "refuse to list more pairs than this (raise --threshold instead)", 1, 100000000, NULL},
+        {"approx", ARG_INT, &approx, "approximate: compare each image with its K nearest by a FAISS HNSW index instead of with every image (0: exact)", 0, 10000, NULL},
         {"show", ARG_INT, &show, "pairs drawn in the PNG (the most similar)", 0, 256, NULL},
         {"projections", ARG_BOOL, &projections, "compare projections (the space NNCLR's loss shapes) instead of backbone features", 1, 0, NULL},
         {"out", ARG_STR, &out, "output prefix: PREFIX.csv (a, b, cosine), PREFIX_groups.csv, PREFIX.png (empty: RUN_DIR/dedup)", 1, 0, NULL},
@@ -137,6 +139,10 @@ int cmd_dedup(int argc, char **argv) {
     if (rc) return EXIT_USAGE;
     if (npos != 1) {
         fprintf(stderr, "nnclr dedup: expected a run directory or checkpoint\n");
+        return EXIT_USAGE;
+    }
+    if (approx > 0 && !ann_available()) {
+        fprintf(stderr, "nnclr dedup: --approx needs FAISS: this nnclr was built without it (install libfaiss-dev and rebuild)\n");
         return EXIT_USAGE;
     }
     if (against[0] && !strcmp(against, split)) {
@@ -160,10 +166,22 @@ int cmd_dedup(int argc, char **argv) {
     nnclr_status s = curate_open(&c, pos[0], data, data_path, batch, split, two ? against : NULL, projections);
     if (!s) s = dedup_prepare(c.f[0], c.d[0].n, two ? c.f[1] : NULL, c.d[1].n, c.dim);
     double t0 = now_s();
-    if (!s) {
+    if (!s && approx == 0) {
         progress_state ps = {"dedup: all pairs", t0, t0};
         s = dedup_pairs(c.f[0], c.d[0].n, two ? c.f[1] : NULL, c.d[1].n, c.dim, (float)threshold, (size_t)max_pairs,
                         &pairs, &np, progress_print, &ps);
+    } else if (!s) {
+        /* Approximate: each image's K nearest (K + 1 within one set: the image finds itself). */
+        int nb = two ? c.d[1].n : c.d[0].n, kk = approx + (two ? 0 : 1);
+        if (kk > nb) kk = nb;
+        int *nidx = malloc((size_t)c.d[0].n * kk * sizeof *nidx);
+        float *nsim = malloc((size_t)c.d[0].n * kk * sizeof *nsim);
+        s = nidx && nsim ? NNCLR_OK : NNCLR_ERR_NOMEM;
+        if (!s) fprintf(stderr, "nnclr: dedup: HNSW index of %d rows, %d neighbours per image...\n", nb, kk);
+        if (!s) s = ann_knn(two ? c.f[1] : c.f[0], nb, c.f[0], c.d[0].n, c.dim, kk, 2 * kk > 64 ? 2 * kk : 64, nidx, nsim);
+        if (!s) s = dedup_pairs_from_neighbors(nidx, nsim, c.d[0].n, kk, !two, (float)threshold, (size_t)max_pairs, &pairs, &np);
+        free(nidx);
+        free(nsim);
     }
     double t_pairs = now_s() - t0;
     int n_items = c.d[0].n + (two ? c.d[1].n : 0);
@@ -232,8 +250,9 @@ int cmd_dedup(int argc, char **argv) {
     } else {
         int in_groups = 0;
         for (int i = 0; i < n_items; i++) in_groups += group[i] >= 0;
-        printf("dedup: %d %s images%s%s%s, cosine >= %.4g: %zu pairs in %d groups (%d images) in %.2f s\n", c.d[0].n, split,
-               two ? " against " : "", two ? against : "", two ? " images" : "", threshold, np, ngroups, in_groups, t_pairs);
+        printf("dedup: %d %s images%s%s%s, cosine >= %.4g: %zu pairs in %d groups (%d images) in %.2f s%s\n", c.d[0].n, split,
+               two ? " against " : "", two ? against : "", two ? " images" : "", threshold, np, ngroups, in_groups, t_pairs,
+               approx ? " (approximate: FAISS HNSW)" : "");
         printf("wrote %s, %s%s%s\n", path_csv, path_groups, shown > 0 ? ", " : "", shown > 0 ? path_png : "");
     }
     free(px);

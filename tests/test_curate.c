@@ -324,6 +324,33 @@ static void test_dedup(const char *run_dir) {
      * asserted; docs/RESULTS.md has dedup with trained models on real data. */
     check_true("dedup finds every exact copy at the default threshold", hits[0] == DUPS_PER_KIND);
     check_true("dedup precision >= 0.9 at the default threshold", precision >= 0.9);
+    /* Approximate search (FAISS HNSW), when built with it: within train it finds exactly the
+     * exact search's pairs on a set this small. */
+    int rc_a = run("dd_approx", "dedup %s --approx 20 --out %s/dd_approx --threads 2", run_dir, g_tmp);
+    char ap_path[700];
+    snprintf(ap_path, sizeof ap_path, "%s/dd_approx.err", g_tmp);
+    char *ap_err = slurp(ap_path);
+    if (rc_a == 2 && ap_err && strstr(ap_err, "FAISS")) {
+        printf("  skip: dedup --approx (built without FAISS)\n");
+    } else {
+        found_pair *ex = NULL, *ap = NULL;
+        int nex = 0, nap = 0;
+        snprintf(ap_path, sizeof ap_path, "%s/dd_train.csv", g_tmp);
+        read_pairs(ap_path, &ex, &nex);
+        snprintf(ap_path, sizeof ap_path, "%s/dd_approx.csv", g_tmp);
+        int same = rc_a == 0 && read_pairs(ap_path, &ap, &nap) == 0 && nap == nex;
+        /* as sets: equal cosines may come in another order (FAISS computes them itself) */
+        for (int i = 0; same && i < nex; i++) {
+            int hit = 0;
+            for (int j = 0; j < nap && !hit; j++) hit = !strcmp(ex[i].a, ap[j].a) && !strcmp(ex[i].b, ap[j].b);
+            same = hit;
+        }
+        printf("  approximate: %d pairs, exact: %d\n", nap, nex);
+        check_true("dedup --approx 20 (FAISS HNSW) lists the exact search's pairs", same);
+        free(ex);
+        free(ap);
+    }
+    free(ap_err);
     free(pairs);
     /* Bad input: exit 2, one line, no output file. */
     const char *bad[][2] = {{"--threshold 1.5", "threshold"}, {"--threshold nan", "threshold"},

@@ -40,6 +40,13 @@ static int pair_cmp(const void *x, const void *y) {
     return (p->b > q->b) - (p->b < q->b);
 }
 
+static int pair_cmp_ab(const void *x, const void *y) {
+    const dedup_pair *p = x, *q = y;
+    if (p->a != q->a) return p->a < q->a ? -1 : 1;
+    if (p->b != q->b) return p->b < q->b ? -1 : 1;
+    return (p->cosine < q->cosine) - (p->cosine > q->cosine);   /* keep the larger of two estimates */
+}
+
 nnclr_status dedup_pairs(const float *a, int na, const float *b, int nb, int dim, float threshold,
                          size_t max_pairs, dedup_pair **pairs, size_t *n_pairs,
                          dedup_progress_fn progress, void *user) {
@@ -119,6 +126,45 @@ nnclr_status dedup_pairs(const float *a, int na, const float *b, int nb, int dim
         return s;
     }
     *pairs = all;
+    *n_pairs = n;
+    return NNCLR_OK;
+}
+
+nnclr_status dedup_pairs_from_neighbors(const int *idx, const float *sim, int nq, int k, int within,
+                                        float threshold, size_t max_pairs, dedup_pair **pairs,
+                                        size_t *n_pairs) {
+    *pairs = NULL;
+    *n_pairs = 0;
+    if (!(threshold >= -1.0f && threshold <= 1.0f))
+        return nnclr_fail(NNCLR_ERR_ARG, "dedup: threshold %g is outside [-1, 1]", threshold);
+    pair_list l = {0};
+    for (int i = 0; i < nq; i++)
+        for (int j = 0; j < k; j++) {
+            int t = idx[(size_t)i * k + j];
+            float c = sim[(size_t)i * k + j];
+            if (t < 0 || !(c >= threshold) || (within && t == i)) continue;
+            int a = within && t < i ? t : i, b = within && t < i ? i : t;
+            if (list_push(&l, a, b, c)) {
+                free(l.v);
+                return NNCLR_ERR_NOMEM;
+            }
+        }
+    /* Sort by (a, b) to drop the pairs listed from both ends, then by similarity. */
+    qsort(l.v, l.n, sizeof *l.v, pair_cmp_ab);
+    size_t n = 0;
+    for (size_t p = 0; p < l.n; p++)
+        if (n == 0 || l.v[p].a != l.v[n - 1].a || l.v[p].b != l.v[n - 1].b) l.v[n++] = l.v[p];
+    if (n > max_pairs) {
+        free(l.v);
+        return nnclr_fail(NNCLR_ERR_ARG, "dedup: more than %zu pairs reach cosine %.4g; raise the threshold "
+                          "(or the pair limit)", max_pairs, threshold);
+    }
+    qsort(l.v, n, sizeof *l.v, pair_cmp);
+    if (n == 0) {
+        free(l.v);
+        l.v = NULL;
+    }
+    *pairs = l.v;
     *n_pairs = n;
     return NNCLR_OK;
 }

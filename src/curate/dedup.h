@@ -39,6 +39,13 @@ nnclr_status dedup_pairs(const float *a, int na, const float *b, int nb, int dim
                          size_t max_pairs, dedup_pair **pairs, size_t *n_pairs,
                          dedup_progress_fn progress, void *user);
 
+/* The same pairs from neighbour lists (an approximate index's answer): idx, sim (nq, k) the
+ * neighbours of each row of the first set, idx -1 for none. within: the lists are of the set
+ * itself (self matches dropped, (a, b) and (b, a) listed once as a < b). Sorted as above. */
+nnclr_status dedup_pairs_from_neighbors(const int *idx, const float *sim, int nq, int k, int within,
+                                        float threshold, size_t max_pairs, dedup_pair **pairs,
+                                        size_t *n_pairs);
+
 /* In place: whiten the rows of a and b (b may be NULL) with the PCA of both together, then
  * L2-normalise every row. At least 2 rows in all. */
 nnclr_status dedup_prepare(float *a, int na, float *b, int nb, int dim);
