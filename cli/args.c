@@ -3,9 +3,12 @@
 #include "args.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const arg_spec *find(const arg_spec *specs, int n, const char *name, size_t len) {
     for (int i = 0; i < n; i++)
@@ -25,8 +28,9 @@ static int in_choices(const char *choices, const char *v) {
     return 0;
 }
 
-/* Sets one flag from text. Returns 0 or prints an error and returns ARGS_USAGE. */
-static int set_value(const arg_spec *s, const char *cmd, const char *v) {
+/* Sets one flag from text. Returns 0 or prints an error and returns ARGS_USAGE. where: "" for
+ * the command line, or "FILE:LINE: " for a config file. */
+static int set_value_at(const arg_spec *s, const char *cmd, const char *v, const char *where) {
     char *end;
     errno = 0;
     switch (s->type) {
@@ -58,19 +62,66 @@ static int set_value(const arg_spec *s, const char *cmd, const char *v) {
     }
     case ARG_STR:
         if (s->choices && !in_choices(s->choices, v)) {
-            fprintf(stderr, "nnclr %s: --%s must be one of %s, got '%s'\n", cmd, s->name, s->choices, v);
+            fprintf(stderr, "nnclr %s: %s--%s must be one of %s, got '%.80s%s'\n", cmd, where, s->name, s->choices, v,
+                    strlen(v) > 80 ? "..." : "");
             return ARGS_USAGE;
         }
         *(const char **)s->ptr = v;
         return 0;
     }
 bad:
-    fprintf(stderr, "nnclr %s: --%s: invalid value '%s'\n", cmd, s->name, v);
+    fprintf(stderr, "nnclr %s: %s--%s: invalid value '%.80s%s'\n", cmd, where, s->name, v, strlen(v) > 80 ? "..." : "");
     return ARGS_USAGE;
 range:
     /* %.15g: integer bounds print whole (16777216, not 1.67772e+07). */
-    fprintf(stderr, "nnclr %s: --%s must be in [%.15g, %.15g], got %s\n", cmd, s->name, s->min, s->max, v);
+    fprintf(stderr, "nnclr %s: %s--%s must be in [%.15g, %.15g], got %.80s%s\n", cmd, where, s->name, s->min, s->max, v,
+            strlen(v) > 80 ? "..." : "");
     return ARGS_USAGE;
+}
+
+/* Where each flag's value came from when a config file set it ("FILE:LINE"), for messages. */
+#define MAX_ORIGINS 128
+static struct {
+    const void *ptr;
+    char where[512];
+} g_origin[MAX_ORIGINS];
+static int g_norigin;
+
+static void note_origin(const arg_spec *s, const char *where) {
+    int i = 0;
+    while (i < g_norigin && g_origin[i].ptr != s->ptr) i++;
+    if (i == g_norigin) {
+        if (!where[0] || g_norigin == MAX_ORIGINS) return;
+        g_origin[g_norigin++].ptr = s->ptr;
+    }
+    /* "FILE:LINE: " without the trailing ": " */
+    size_t n = strlen(where);
+    snprintf(g_origin[i].where, sizeof g_origin[i].where, "%.*s", n >= 2 ? (int)(n - 2) : 0, where);
+}
+
+static const arg_spec *g_specs;
+static int g_nspecs;
+
+void args_annotate(const char *msg, char *out, size_t size) {
+    snprintf(out, size, "%s", msg);
+    for (int i = 0; i < g_nspecs; i++) {
+        char flag[80];
+        snprintf(flag, sizeof flag, "--%s", g_specs[i].name);
+        const char *at = strstr(msg, flag);
+        if (!at || (at[strlen(flag)] != ' ' && at[strlen(flag)] != 0 && at[strlen(flag)] != ')' && at[strlen(flag)] != ';'))
+            continue;
+        for (int j = 0; j < g_norigin; j++)
+            if (g_origin[j].ptr == g_specs[i].ptr && g_origin[j].where[0]) {
+                size_t len = strlen(out);
+                snprintf(out + len, size - len, " (%s from %s)", flag, g_origin[j].where);
+            }
+    }
+}
+
+static int set_value(const arg_spec *s, const char *cmd, const char *v) {
+    int rc = set_value_at(s, cmd, v, "");
+    if (!rc) note_origin(s, "");
+    return rc;
 }
 
 /* String values read from config files: string flags point into them, so they live as long as
@@ -92,23 +143,67 @@ static char *keep_value(const char *v) {
     return k->text;
 }
 
-/* Config file: `key = value` per line, '#' comments. */
+/* Config file: `key = value` per line, '#' comments, any line length. Only a regular file of
+ * at most CONFIG_MAX_BYTES of text is read: a directory, a device (/dev/zero), a FIFO, NUL
+ * bytes or other control characters are refused with the line they are on. Every error names
+ * FILE:LINE. */
+#define CONFIG_MAX_BYTES (1 << 20)
 static int load_config(const arg_spec *specs, int n, const char *cmd, const char *path) {
-    FILE *fp = fopen(path, "r");
-    if (!fp) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);   /* a FIFO must not block */
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
         fprintf(stderr, "nnclr %s: --config %s: %s\n", cmd, path, strerror(errno));
+        if (fd >= 0) close(fd);
         return ARGS_USAGE;
     }
-    char line[1024];
-    int lineno = 0, rc = 0;
-    while (!rc && fgets(line, sizeof line, fp)) {
+    if (!S_ISREG(st.st_mode)) {
+        fprintf(stderr, "nnclr %s: --config %s: not a regular file\n", cmd, path);
+        close(fd);
+        return ARGS_USAGE;
+    }
+    if (st.st_size > CONFIG_MAX_BYTES) {
+        fprintf(stderr, "nnclr %s: --config %s: %lld bytes; a config file is at most %d\n", cmd, path,
+                (long long)st.st_size, CONFIG_MAX_BYTES);
+        close(fd);
+        return ARGS_USAGE;
+    }
+    /* Read up to the cap + 1 whatever the size said (a file may grow while read). */
+    char *text = malloc(CONFIG_MAX_BYTES + 2);
+    size_t len = 0;
+    ssize_t r = 0;
+    while (text && len <= CONFIG_MAX_BYTES && (r = read(fd, text + len, CONFIG_MAX_BYTES + 1 - len)) > 0) len += (size_t)r;
+    close(fd);
+    if (!text || r < 0 || len > CONFIG_MAX_BYTES) {
+        fprintf(stderr, "nnclr %s: --config %s: %s\n", cmd, path,
+                !text ? "out of memory" : r < 0 ? strerror(errno) : "larger than 1 MiB");
+        free(text);
+        return ARGS_USAGE;
+    }
+    text[len] = 0;
+    int lineno = 1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch == '\n') lineno++;
+        else if (ch < 0x20 && ch != '\t' && ch != '\r') {
+            fprintf(stderr, "nnclr %s: %s:%d: not text (byte 0x%02x); a config file holds 'key = value' lines\n", cmd,
+                    path, lineno, ch);
+            free(text);
+            return ARGS_USAGE;
+        }
+    }
+    int rc = 0;
+    lineno = 0;
+    for (char *line = text, *next; !rc && line && *line; line = next) {
         lineno++;
+        char *nl = strchr(line, '\n');
+        next = nl ? nl + 1 : NULL;
+        if (nl) *nl = 0;
         char *hash = strchr(line, '#');
         if (hash) *hash = 0;
         char *p = line;
         while (*p == ' ' || *p == '\t') p++;
         char *e = p + strlen(p);
-        while (e > p && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) *--e = 0;
+        while (e > p && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t')) *--e = 0;
         if (!*p) continue;
         char *eq = strchr(p, '=');
         if (!eq) {
@@ -122,7 +217,9 @@ static int load_config(const arg_spec *specs, int n, const char *cmd, const char
         while (*v == ' ' || *v == '\t') v++;
         const arg_spec *s = find(specs, n, p, (size_t)(k_end - p));
         if (!s || !strcmp(s->name, "config")) {
-            fprintf(stderr, "nnclr %s: %s:%d: unknown key '%.*s'\n", cmd, path, lineno, (int)(k_end - p), p);
+            int kl = (int)(k_end - p) > 80 ? 80 : (int)(k_end - p);
+            fprintf(stderr, "nnclr %s: %s:%d: unknown key '%.*s%s'\n", cmd, path, lineno, kl, p,
+                    (int)(k_end - p) > 80 ? "..." : "");
             rc = ARGS_USAGE;
             break;
         }
@@ -132,15 +229,20 @@ static int load_config(const arg_spec *specs, int n, const char *cmd, const char
             rc = ARGS_USAGE;
             break;
         }
-        rc = set_value(s, cmd, val);
+        char where[4200];
+        snprintf(where, sizeof where, "%s:%d: ", path, lineno);
+        rc = set_value_at(s, cmd, val, where);
+        if (!rc) note_origin(s, where);
     }
-    fclose(fp);
+    free(text);
     return rc;
 }
 
 int args_parse(const arg_spec *specs, int n, int argc, char **argv, int first, const char *cmd,
                const char *usage, char **pos, int max_pos, int *npos) {
     if (npos) *npos = 0;
+    g_specs = specs;
+    g_nspecs = n;
     /* First pass: --help and --config (the file is applied before the other flags). */
     for (int i = first; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {

@@ -31,6 +31,9 @@ int args_parse(const arg_spec *specs, int n, int argc, char **argv, int first, c
  * wins), or NULL. For the flags read before the full parse (--preset, --resume), which choose
  * the defaults that the other flags override. */
 const char *args_peek(int argc, char **argv, int first, const char *name);
+/* msg with "(--flag from FILE:LINE)" appended for each flag it names whose value came from a
+ * config file, so that errors found after parsing (ranges between flags) point into the file. */
+void args_annotate(const char *msg, char *out, size_t size);
 void args_print_help(const arg_spec *specs, int n, const char *cmd, const char *usage, FILE *out);
 /* Writes the resolved configuration as `key = value` lines. */
 void args_dump(const arg_spec *specs, int n, FILE *out);

@@ -109,7 +109,9 @@ int cmd_train(int argc, char **argv) {
         return 128 + res.stop_code;
     }
     if (s) {
-        fprintf(stderr, "nnclr train: %s\n", nnclr_last_error());
+        char msg[2048];
+        args_annotate(nnclr_last_error(), msg, sizeof msg);
+        fprintf(stderr, "nnclr train: %s\n", msg);
         return s == NNCLR_ERR_ARG ? EXIT_USAGE : EXIT_RUNTIME;
     }
     return 0;

@@ -530,6 +530,7 @@ static void test_help(void) {
         {"prob_negative", "train --nn-prob-start -0.1", "--nn-prob-start"},
         {"schedule_with_self", "train --positive self --nn-start 1", "--nn-start"},
         {"bad_support_start", "train --support-start full", "full"},
+        {"paper_warmup", "train --preset paper --epochs 1", "--warmup-epochs"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int code = run(cases[i].tag, "%s --run-dir %s", cases[i].args, bad_dir);
@@ -539,6 +540,43 @@ static void test_help(void) {
         snprintf(what, sizeof what, "`nnclr %s`: exit 2 (got %d), one stderr line naming '%s'", cases[i].args, code,
                  cases[i].names);
         if (!check_true(what, code == 2 && one_line && strstr(err, cases[i].names))) printf("  stderr: %s", err);
+        free(err);
+    }
+    /* Config files: only regular text files; every error names FILE:LINE; any line length. */
+    char cfg_nul[600], cfg_long[600], cfg_bad[600];
+    tmp_path(cfg_nul, sizeof cfg_nul, "nul.cfg");
+    tmp_path(cfg_long, sizeof cfg_long, "long.cfg");
+    tmp_path(cfg_bad, sizeof cfg_bad, "bad.cfg");
+    FILE *f = fopen(cfg_nul, "wb");
+    if (f) { fwrite("epochs = 1\n\0\0\0\0", 1, 15, f); fclose(f); }
+    f = fopen(cfg_long, "w");
+    if (f) {   /* a 3000-character comment ending in a setting, then a bad value on line 3 */
+        fputs("# ", f);
+        for (int i = 0; i < 3000; i++) fputc('x', f);
+        fputs(" epochs = 0\nbatch = 16\nlr = fast\n", f);
+        fclose(f);
+    }
+    f = fopen(cfg_bad, "w");
+    if (f) { fputs("epochs = 2\n\nqueue-size = 3\n", f); fclose(f); }
+    struct {
+        const char *tag, *path, *names;
+    } cfg_cases[] = {
+        {"config_dev_zero", "/dev/zero", "not a regular file"},
+        {"config_dir", g_tmp, "not a regular file"},
+        {"config_nul", cfg_nul, "nul.cfg:2: not text"},
+        {"config_long_line", cfg_long, "long.cfg:3: --lr"},
+        {"config_range", cfg_bad, "--queue-size from "},
+    };
+    for (size_t i = 0; i < sizeof cfg_cases / sizeof cfg_cases[0]; i++) {
+        double t0 = now_s();
+        int code = run(cfg_cases[i].tag, "train --config %s --run-dir %s", cfg_cases[i].path, bad_dir);
+        char *err = output(cfg_cases[i].tag, "err");
+        char *nl = strchr(err, '\n');
+        int one_line = err[0] && nl && nl[1] == 0;
+        snprintf(what, sizeof what, "--config %s: exit 2 (got %d) within 5 s, one line naming '%s'", cfg_cases[i].tag, code,
+                 cfg_cases[i].names);
+        if (!check_true(what, code == 2 && one_line && strstr(err, cfg_cases[i].names) && now_s() - t0 < 5))
+            printf("  stderr: %s", err);
         free(err);
     }
     check_true("usage errors leave no run directory", !exists(bad_dir));

@@ -186,6 +186,9 @@ nnclr_status nnclr_train_config_check(const nnclr_train_config *o) {
         return nnclr_fail(NNCLR_ERR_ARG, "--topk %d exceeds --queue-size %d", o->topk, o->queue_size);
     if ((o->nn_start > 0 || o->nn_ramp > 0) && strcmp(o->positive, "nn") != 0)
         return nnclr_fail(NNCLR_ERR_ARG, "--nn-start / --nn-ramp schedule neighbour positives and need --positive nn");
+    if (o->warmup_epochs > o->epochs)
+        return nnclr_fail(NNCLR_ERR_ARG, "--warmup-epochs %d is longer than the run (--epochs %d)%s", o->warmup_epochs,
+                          o->epochs, o->preset && !strcmp(o->preset, "paper") ? "; the paper preset warms up for 10" : "");
     if (o->nn_start + o->nn_ramp > o->epochs)
         return nnclr_fail(NNCLR_ERR_ARG, "--nn-start %g + --nn-ramp %g epochs is longer than the run (--epochs %d)",
                           o->nn_start, o->nn_ramp, o->epochs);
