@@ -29,13 +29,17 @@ const char *format_percent(char *buf, size_t size, double frac);
 /* The process group the command runs in (main.c joins it; a group of one without mpirun). */
 nnclr_dist *cli_dist(void);
 void cli_set_dist(nnclr_dist *d);
+/* Sets the compute threads of a command (0: all usable CPUs), capped at the CPUs this process
+ * can use with a note on stderr (core/threads.h). */
+void cli_set_threads(int threads);
 /* 1 on rank 0: the rank that prints, logs and writes files. */
 int cli_rank0(void);
 
 /* Loads a run directory's config.txt into o (preset "small" first, then the file). 0 or 2. */
 int load_run_config(train_opts *o, const char *run_dir, const char *cmd);
-/* Latest checkpoint of a run directory, or the path itself when it is a file. */
-nnclr_status resolve_checkpoint(const char *path, char *out, size_t size);
+/* The checkpoint of a run directory (the newest that verifies; skipped ones noted on stderr)
+ * or the file itself; refused when it does not fit the directory's config.txt. */
+nnclr_status open_run_checkpoint(const char *path, checkpoint **ck, char *ckpt, size_t size);
 /* A model built from a run directory or checkpoint: config from the run's config.txt, weights
  * from the checkpoint (weights only). batch: the eval batch. */
 nnclr_status model_from_run(const char *path, int batch, train_opts *o, nnclr_model **m, char *ckpt,

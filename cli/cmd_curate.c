@@ -149,7 +149,7 @@ int cmd_dedup(int argc, char **argv) {
         fprintf(stderr, "nnclr dedup: --against-split %s is the searched split; leave it out for pairs within one split\n", against);
         return EXIT_USAGE;
     }
-    if (threads > 0) omp_set_num_threads(threads);
+    cli_set_threads(threads);
     char prefix[4000], path_csv[4096], path_groups[4096], path_png[4096];
     default_out(prefix, sizeof prefix, out, pos[0], "dedup");
     snprintf(path_csv, sizeof path_csv, "%s.csv", prefix);
@@ -312,7 +312,7 @@ int cmd_cluster(int argc, char **argv) {
         fprintf(stderr, "nnclr cluster: expected a run directory or checkpoint\n");
         return EXIT_USAGE;
     }
-    if (threads > 0) omp_set_num_threads(threads);
+    cli_set_threads(threads);
     char prefix[4000], path_csv[4096], path_png[4096];
     default_out(prefix, sizeof prefix, out, pos[0], "clusters");
     snprintf(path_csv, sizeof path_csv, "%s.csv", prefix);
@@ -456,7 +456,7 @@ int cmd_map(int argc, char **argv) {
         fprintf(stderr, "nnclr map: expected a run directory or checkpoint\n");
         return EXIT_USAGE;
     }
-    if (threads > 0) omp_set_num_threads(threads);
+    cli_set_threads(threads);
     char path[4096];
     default_out(path, sizeof path, out, pos[0], "map.svg");
     curate_run c;

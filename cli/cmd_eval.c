@@ -88,7 +88,7 @@ int cmd_eval(int argc, char **argv) {
         fprintf(stderr, "nnclr %s: expected a run directory or checkpoint\n", cmd);
         return EXIT_USAGE;
     }
-    if (e.threads > 0) omp_set_num_threads(e.threads);
+    cli_set_threads(e.threads);
 
     train_opts o;
     /* Fine-tuning is not data-parallel: under mpirun rank 0 does it alone. */

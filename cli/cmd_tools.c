@@ -61,7 +61,7 @@ int cmd_embed(int argc, char **argv) {
     if (rc == ARGS_HELP) return 0;
     if (rc) return EXIT_USAGE;
     if (npos != 1) return usage_error("embed", "expected a run directory or checkpoint");
-    if (threads > 0) omp_set_num_threads(threads);
+    cli_set_threads(threads);
     train_opts o;
     nnclr_model *m = NULL;
     char ckpt[4096];
@@ -118,7 +118,7 @@ int cmd_neighbors(int argc, char **argv) {
     if (rc == ARGS_HELP) return 0;
     if (rc) return EXIT_USAGE;
     if (npos != 1) return usage_error("neighbors", "expected a run directory or checkpoint");
-    if (threads > 0) omp_set_num_threads(threads);
+    cli_set_threads(threads);
     train_opts o;
     nnclr_model *m = NULL;
     char ckpt[4096];
@@ -326,8 +326,7 @@ int cmd_info(int argc, char **argv) {
     if (npos != 1) return usage_error("info", "expected a checkpoint or run directory");
     char path[4096];
     checkpoint *ck = NULL;
-    nnclr_status s = resolve_checkpoint(pos[0], path, sizeof path);
-    if (!s) s = checkpoint_read(&ck, path);
+    nnclr_status s = open_run_checkpoint(pos[0], &ck, path, sizeof path);
     if (s) return runtime_error("info", s);
     printf("checkpoint %s (format %s v%u, CRC32 verified)\n", path, CHECKPOINT_MAGIC, CHECKPOINT_VERSION);
     int64_t step = -1;
@@ -396,7 +395,7 @@ int cmd_search(int argc, char **argv) {
     if (rc == ARGS_HELP) return 0;
     if (rc) return EXIT_USAGE;
     if (npos != 1 || !query[0]) return usage_error("search", "expected a run directory or checkpoint and --query IMAGE|DIR");
-    if (threads > 0) omp_set_num_threads(threads);
+    cli_set_threads(threads);
     train_opts o;
     nnclr_model *m = NULL;
     char ckpt[4096];

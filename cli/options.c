@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "core/threads.h"
 #include "dist/dist.h"
 #include "core/status.h"
 #include "io/checkpoint.h"
@@ -56,6 +57,12 @@ nnclr_dist *cli_dist(void) { return g_dist; }
 void cli_set_dist(nnclr_dist *d) { g_dist = d; }
 int cli_rank0(void) { return nnclr_dist_rank(g_dist) == 0; }
 
+void cli_set_threads(int threads) {
+    char note[160];
+    threads_apply(threads, note, sizeof note);
+    if (note[0] && cli_rank0()) fprintf(stderr, "nnclr: note: %s\n", note);
+}
+
 
 int load_run_config(train_opts *o, const char *run_dir, const char *cmd) {
     char path[4096];
@@ -72,22 +79,17 @@ int load_run_config(train_opts *o, const char *run_dir, const char *cmd) {
     return args_parse(specs, n, 3, argv, 1, cmd, "", NULL, 0, NULL);
 }
 
-nnclr_status resolve_checkpoint(const char *path, char *out, size_t size) {
-    struct stat st;
-    if (stat(path, &st) != 0) return nnclr_fail(NNCLR_ERR_ARG, "%s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode)) {
-        int64_t step;
-        NNCLR_TRY(checkpoint_find_latest(path, "ckpt", out, size, &step));
-        if (step < 0) return nnclr_fail(NNCLR_ERR_ARG, "%s: no checkpoint (ckpt-*.ckpt) in this directory", path);
-        return NNCLR_OK;
-    }
-    snprintf(out, size, "%s", path);
+nnclr_status open_run_checkpoint(const char *path, checkpoint **ck, char *ckpt, size_t size) {
+    char note[3000];
+    NNCLR_TRY(run_open_checkpoint(path, ck, ckpt, size, note, sizeof note));
+    if (note[0] && cli_rank0()) fprintf(stderr, "nnclr: note: %s\n", note);
     return NNCLR_OK;
 }
 
 nnclr_status model_from_run(const char *path, int batch, train_opts *o, nnclr_model **m, char *ckpt,
                             size_t ckpt_size) {
-    NNCLR_TRY(resolve_checkpoint(path, ckpt, ckpt_size));
+    checkpoint *ck;
+    NNCLR_TRY(open_run_checkpoint(path, &ck, ckpt, ckpt_size));
     /* The run directory is the checkpoint's directory. */
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", ckpt);
@@ -97,11 +99,14 @@ nnclr_status model_from_run(const char *path, int batch, train_opts *o, nnclr_mo
     char cfg[4200];
     struct stat st;
     snprintf(cfg, sizeof cfg, "%s/config.txt", dir);
-    if (stat(cfg, &st) != 0) return nnclr_fail(NNCLR_ERR_ARG, "%s: no such run (config.txt missing)", dir);
-    if (load_run_config(o, dir, "eval") != 0)
+    if (stat(cfg, &st) != 0) {
+        checkpoint_free(ck);
+        return nnclr_fail(NNCLR_ERR_ARG, "%s: no such run (config.txt missing)", dir);
+    }
+    if (load_run_config(o, dir, "eval") != 0) {
+        checkpoint_free(ck);
         return nnclr_fail(NNCLR_ERR_ARG, "%s: cannot read the run configuration", dir);
-    checkpoint *ck;
-    NNCLR_TRY(checkpoint_read(&ck, ckpt));
+    }
     /* Input shape from the checkpoint's stored model shape. */
     int32_t shape[3];
     nnclr_status s = checkpoint_get_exact(ck, "input_shape", shape, sizeof shape);

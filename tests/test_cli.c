@@ -839,6 +839,46 @@ static void test_schedule(const char *run_a, const char *run_c, const char *run_
     free(after);
 }
 
+/* Which checkpoint a run directory stands for: a corrupt newest one is skipped (and named) by
+ * eval and --resume; a checkpoint of another architecture is refused by eval, embed, info and
+ * export with both architectures named. */
+static void test_checkpoint_choice(const char *run_a) {
+    printf("checkpoint choice: corrupt newest, foreign architecture\n");
+    char dir[700], other[700], cmd[2400], path[800];
+    tmp_path(dir, sizeof dir, "run_choice");
+    tmp_path(other, sizeof other, "run_other_arch");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", dir, run_a, dir);
+    if (!check_true("run copied", system(cmd) == 0)) return;
+    /* The newest checkpoint, one byte flipped in the middle. */
+    snprintf(cmd, sizeof cmd, "f=$(ls '%s'/ckpt-*.ckpt | sort -t- -k2 -n | tail -1) && cp \"$f\" '%s/ckpt-999999.ckpt' && "
+             "printf 'Z' | dd of='%s/ckpt-999999.ckpt' bs=1 seek=3000 conv=notrunc 2>/dev/null", dir, dir, dir);
+    if (!check_true("corrupt newest checkpoint planted", system(cmd) == 0)) return;
+    int code = run("choice_eval", "eval knn %s --threads 2", dir);
+    char *err = output("choice_eval", "err");
+    check_true("eval knn skips the corrupt newest checkpoint (exit 0, the skipped file named)",
+               code == 0 && strstr(err, "skipped ckpt-999999.ckpt") && strstr(err, "checksum"));
+    free(err);
+    code = run("choice_info", "info %s", dir);
+    check_true("info uses the newest checkpoint that verifies", code == 0);
+    snprintf(path, sizeof path, "%s/ckpt-999999.ckpt", dir);
+    check_true("info of the corrupt file itself fails (exit 1)", run("choice_info_file", "info %s", path) == 1);
+    /* A checkpoint of another architecture in the directory. */
+    code = run("other_arch", "train %s --arch resnet8 --epochs 1 --run-dir %s", g_common, other);
+    snprintf(cmd, sizeof cmd, "rm -f '%s/ckpt-999999.ckpt' && cp \"$(ls '%s'/ckpt-*.ckpt | tail -1)\" '%s/ckpt-999999.ckpt'",
+             dir, other, dir);
+    if (!check_true("foreign-architecture checkpoint planted", code == 0 && system(cmd) == 0)) return;
+    const char *cmds[4][2] = {{"foreign_eval", "eval knn %s"}, {"foreign_embed", "embed %s --out /dev/null/x"},
+                              {"foreign_info", "info %s"}, {"foreign_export", "export %s --out /dev/null/x.safetensors"}};
+    for (int i = 0; i < 4; i++) {
+        code = run(cmds[i][0], cmds[i][1], dir);
+        err = output(cmds[i][0], "err");
+        char what[200];
+        snprintf(what, sizeof what, "%s refuses the foreign checkpoint, naming both architectures", cmds[i][0]);
+        if (!check_true(what, code != 0 && strstr(err, "resnet8") && strstr(err, "resnet20"))) printf("  stderr: %s", err);
+        free(err);
+    }
+}
+
 /* A run directory written by nnclr 0.1.0 (tests/fixtures/run_v0.1.0) still reads and resumes. */
 static void test_old_run(const char *dir) {
     printf("a run directory of nnclr 0.1.0\n");
@@ -1081,6 +1121,7 @@ int main(void) {
     test_old_run(run_old);
     test_export(run_a);
     test_search(run_a);
+    test_checkpoint_choice(run_a);
     test_sigterm(run_sig, run_straight);
     test_nan(run_nan);
     printf("total %.1f s\n", now_s() - t0);

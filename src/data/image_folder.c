@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cancel.h"
 #include "core/status.h"
 
 #define FOLDER_MAX_DEPTH 64
@@ -426,6 +427,10 @@ nnclr_status image_folder_load(dataset *out, const char *root, int target_side) 
     /* Decode in parallel; each failure keeps its message (the message buffer is per thread). */
     #pragma omp parallel for schedule(dynamic, 8)
     for (long i = 0; i < (long)nfiles; i++) {
+        if (cancel_requested()) {   /* a signal: the remaining files are not decoded */
+            status[i] = NNCLR_ERR_INTERRUPTED;
+            continue;
+        }
         status[i] = image_load_file(&decoded[i], files.v[i].path, target_side);
         if (status[i] != NNCLR_OK) {
             reasons[i] = string_copy(nnclr_last_error());
@@ -434,6 +439,11 @@ nnclr_status image_folder_load(dataset *out, const char *root, int target_side) 
     }
 
     int n = 0;
+    for (size_t i = 0; i < nfiles; i++)
+        if (status[i] == NNCLR_ERR_INTERRUPTED) {
+            s = nnclr_fail(NNCLR_ERR_INTERRUPTED, "%s: reading stopped at file %zu of %zu", root, i, nfiles);
+            goto done;
+        }
     for (size_t i = 0; i < nfiles; i++) {
         if (status[i] == NNCLR_ERR_NOMEM) {
             s = nnclr_fail(NNCLR_ERR_NOMEM, "%s", reasons[i] ? reasons[i] : "out of memory decoding images");

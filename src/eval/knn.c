@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "core/cancel.h"
 #include "core/status.h"
 
 /* A block's similarity matrix holds at most this many floats (32 MiB). */
@@ -170,6 +171,11 @@ static nnclr_status knn_run(const float *train_feat, const int *train_labels, in
     }
     long c1 = 0, c5 = 0;
     for (int i0 = 0; i0 < n_test; i0 += w.block) {
+        if (cancel_requested()) {
+            free(votes);
+            knn_work_free(&w);
+            return nnclr_fail(NNCLR_ERR_INTERRUPTED, "kNN stopped at query %d of %d", i0, n_test);
+        }
         int b = n_test - i0 < w.block ? n_test - i0 : w.block;
         knn_work_block(&w, test_feat, i0, b, n_train, dim, k);
 #pragma omp parallel for schedule(static) reduction(+ : c1, c5) num_threads(nthreads)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "core/rng.h"
+#include "core/cancel.h"
 #include "core/status.h"
 #include "core/tensors.h"
 #include "ops/softmax_xent.h"
@@ -165,6 +166,10 @@ nnclr_status linear_probe_train_eval(const linear_probe_config *cfg,
     lr_schedule sched;
     nnclr_status status = lr_schedule_cosine(&sched, cfg->lr, (long)cfg->epochs * steps_per_epoch);
     for (int epoch = 0; epoch < cfg->epochs && status == NNCLR_OK; epoch++) {
+        if (cancel_requested()) {
+            status = nnclr_fail(NNCLR_ERR_INTERRUPTED, "linear probe stopped at epoch %d of %d", epoch, cfg->epochs);
+            break;
+        }
         rng_derive(&rng, cfg->seed, RNG_STREAM_LINEAR_SHUFFLE, (uint64_t)epoch);
         for (int i = n_train - 1; i > 0; i--) {
             int j = (int)rng_below(&rng, (uint64_t)i + 1);

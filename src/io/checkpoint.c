@@ -418,6 +418,37 @@ nnclr_status checkpoint_find_latest(const char *dir, const char *prefix, char *b
     return s;
 }
 
+nnclr_status checkpoint_open_latest(const char *dir, const char *prefix, checkpoint **ck, char *buf, size_t size,
+                                    int64_t *step, char *skipped, size_t skipped_size) {
+    *ck = NULL;
+    *step = -1;
+    if (size) buf[0] = 0;
+    if (skipped_size) skipped[0] = 0;
+    ck_file *files;
+    int n;
+    NNCLR_TRY(list_checkpoints(dir, prefix, &files, &n));
+    nnclr_status s = NNCLR_OK;
+    for (int i = 0; i < n && !*ck; i++) {
+        if ((s = checkpoint_path(buf, size, dir, prefix, files[i].step))) break;
+        s = checkpoint_read(ck, buf);
+        if (s == NNCLR_ERR_NOMEM) break;
+        if (s == NNCLR_OK) {
+            *step = files[i].step;
+            break;
+        }
+        /* Does not verify: note it ("ckpt-9.ckpt (reason)") and try the one before. */
+        size_t used = strlen(skipped);
+        if (skipped_size > used)
+            snprintf(skipped + used, skipped_size - used, "%s%s (%s)", used ? "; " : "", files[i].name, nnclr_last_error());
+        *ck = NULL;
+    }
+    if (!s && !*ck && n > 0)
+        s = nnclr_fail(NNCLR_ERR_FORMAT, "%s: no checkpoint verifies: %s", dir && *dir ? dir : ".", skipped);
+    if (s && size) buf[0] = 0;
+    ck_files_free(files, n);
+    return s;
+}
+
 nnclr_status checkpoint_prune(const char *dir, const char *prefix, int keep_last) {
     if (keep_last < 1)
         return nnclr_fail(NNCLR_ERR_ARG, "checkpoint_prune: keep_last must be >= 1, got %d", keep_last);

@@ -59,6 +59,12 @@ nnclr_status checkpoint_path(char *buf, size_t size, const char *dir, const char
  * the step into *step. *step = -1 and buf = "" when there is none (still NNCLR_OK). */
 nnclr_status checkpoint_find_latest(const char *dir, const char *prefix, char *buf, size_t size,
                                     int64_t *step);
+/* The newest "<prefix>-<step>.ckpt" in dir that reads and verifies (checksums, structure): *ck
+ * (checkpoint_free it), its path in buf, its step in *step. Newer ones that do not verify are
+ * skipped and listed in skipped as "name (reason); ..." (empty when none was). *ck = NULL and
+ * *step = -1 when dir holds no checkpoint (NNCLR_OK); an error when none of them verifies. */
+nnclr_status checkpoint_open_latest(const char *dir, const char *prefix, checkpoint **ck, char *buf, size_t size,
+                                    int64_t *step, char *skipped, size_t skipped_size);
 /* Deletes all "<prefix>-<step>.ckpt" files in dir except the keep_last (>= 1) with the largest
  * steps. Other files are never touched. */
 nnclr_status checkpoint_prune(const char *dir, const char *prefix, int keep_last);

@@ -2,6 +2,7 @@
  * the embeddings of a data set (nnclr_embed). The checkpoint carries what is needed: its
  * "config" section (the run's key = value configuration), "input_shape" and the weights. */
 #define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,22 +14,93 @@
 #include "model/nnclr_model.h"
 #include "train/run_setup.h"
 
+/* The architecture keys of a configuration text (parsed on a copy). */
+static nnclr_status arch_of(const char *text, size_t len, nnclr_train_config *c) {
+    char *copy = nnclr_malloc(len + 1);
+    if (!copy) return NNCLR_ERR_NOMEM;
+    memcpy(copy, text, len);
+    copy[len] = 0;
+    nnclr_train_config_preset(c, "small");
+    nnclr_status s = nnclr_train_config_parse(c, copy);
+    /* strings point into copy: keep what is compared */
+    static char arch[64];
+    snprintf(arch, sizeof arch, "%s", c->arch ? c->arch : "");
+    c->arch = arch;
+    free(copy);
+    return s;
+}
+
+nnclr_status run_checkpoint_fits(const char *run_dir, const char *ckpt, const checkpoint *ck) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.txt", run_dir && *run_dir ? run_dir : ".");
+    FILE *f = fopen(path, "rb");
+    if (!f) return NNCLR_OK;   /* a checkpoint on its own carries its configuration */
+    char text[65536];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    const void *ctext;
+    size_t clen;
+    if (checkpoint_get(ck, "config", &ctext, &clen) != NNCLR_OK) return NNCLR_OK;   /* 0.1.0 files */
+    nnclr_train_config a, b;
+    NNCLR_TRY(arch_of(text, len, &a));
+    char arch_a[64];
+    snprintf(arch_a, sizeof arch_a, "%s", a.arch);
+    NNCLR_TRY(arch_of(ctext, clen, &b));
+    const char *what = strcmp(arch_a, b.arch) ? "--arch" : a.cifar_stem != b.cifar_stem ? "--cifar-stem"
+                     : a.proj_hidden != b.proj_hidden ? "--proj-hidden" : a.proj_dim != b.proj_dim ? "--proj-dim"
+                     : a.pred_hidden != b.pred_hidden ? "--pred-hidden" : a.predictor != b.predictor ? "--predictor" : NULL;
+    if (!what) return NNCLR_OK;
+    char va[64], vb[64];
+    if (!strcmp(what, "--arch")) snprintf(va, sizeof va, "%s", arch_a), snprintf(vb, sizeof vb, "%s", b.arch);
+    else if (!strcmp(what, "--cifar-stem")) snprintf(va, sizeof va, "%d", a.cifar_stem), snprintf(vb, sizeof vb, "%d", b.cifar_stem);
+    else if (!strcmp(what, "--proj-hidden")) snprintf(va, sizeof va, "%d", a.proj_hidden), snprintf(vb, sizeof vb, "%d", b.proj_hidden);
+    else if (!strcmp(what, "--proj-dim")) snprintf(va, sizeof va, "%d", a.proj_dim), snprintf(vb, sizeof vb, "%d", b.proj_dim);
+    else if (!strcmp(what, "--pred-hidden")) snprintf(va, sizeof va, "%d", a.pred_hidden), snprintf(vb, sizeof vb, "%d", b.pred_hidden);
+    else snprintf(va, sizeof va, "%d", a.predictor), snprintf(vb, sizeof vb, "%d", b.predictor);
+    return nnclr_fail(NNCLR_ERR_FORMAT, "%s was written with %s %s, but %s says %s %s: it belongs to another run", ckpt,
+                      what, vb, path, what, va);
+}
+
+nnclr_status run_open_checkpoint(const char *path, checkpoint **ck, char *ckpt, size_t size, char *note,
+                                 size_t note_size) {
+    struct stat st;
+    *ck = NULL;
+    if (note_size) note[0] = 0;
+    if (stat(path, &st) != 0) return nnclr_fail(NNCLR_ERR_ARG, "%s: no such run or checkpoint", path);
+    char dir[4096];
+    if (S_ISDIR(st.st_mode)) {
+        int64_t step;
+        char skipped[2048];
+        NNCLR_TRY(checkpoint_open_latest(path, "ckpt", ck, ckpt, size, &step, skipped, sizeof skipped));
+        if (!*ck) return nnclr_fail(NNCLR_ERR_ARG, "%s: no checkpoint (ckpt-*.ckpt) in this directory", path);
+        if (skipped[0] && note_size)
+            snprintf(note, note_size, "skipped %s; using %s (give a checkpoint file instead of the run directory to "
+                     "choose one)", skipped, ckpt);
+        snprintf(dir, sizeof dir, "%s", path);
+    } else {
+        snprintf(ckpt, size, "%s", path);
+        NNCLR_TRY(checkpoint_read(ck, ckpt));
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = 0;
+        else snprintf(dir, sizeof dir, ".");
+    }
+    nnclr_status s = run_checkpoint_fits(dir, ckpt, *ck);
+    if (s) {
+        checkpoint_free(*ck);
+        *ck = NULL;
+    }
+    return s;
+}
+
 nnclr_status nnclr_model_load(nnclr_model **out, const char *path, int batch, nnclr_train_config *config) {
     if (!out || !path) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_model_load: NULL argument");
     *out = NULL;
     if (batch < 1) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_model_load: batch %d must be >= 1", batch);
-    char ckpt[4096];
-    struct stat st;
-    if (stat(path, &st) != 0) return nnclr_fail(NNCLR_ERR_ARG, "%s: no such run or checkpoint", path);
-    if (S_ISDIR(st.st_mode)) {
-        int64_t step;
-        NNCLR_TRY(checkpoint_find_latest(path, "ckpt", ckpt, sizeof ckpt, &step));
-        if (step < 0) return nnclr_fail(NNCLR_ERR_ARG, "%s: no checkpoint (ckpt-*.ckpt) in this directory", path);
-    } else {
-        snprintf(ckpt, sizeof ckpt, "%s", path);
-    }
+    char ckpt[4096], note[3000];
     checkpoint *ck;
-    NNCLR_TRY(checkpoint_read(&ck, ckpt));
+    NNCLR_TRY(run_open_checkpoint(path, &ck, ckpt, sizeof ckpt, note, sizeof note));
+    if (note[0]) fprintf(stderr, "nnclr: note: %s\n", note);
     const void *text = NULL;
     size_t len = 0;
     int32_t shape[3];

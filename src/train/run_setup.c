@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/cancel.h"
 #include "core/status.h"
 #include "dist/dist.h"
 
@@ -23,10 +24,14 @@ const char *default_data_path(const char *format) {
     return "";
 }
 
-nnclr_status open_split(const nnclr_train_config *o, int split, dataset *out) {
+/* Both splits; test_status gets the test split's status (its message is then the last error
+ * only when the train split opened). */
+nnclr_status open_splits(const nnclr_train_config *o, dataset *train, dataset *test, nnclr_status *test_status) {
     const char *path = o->data_path && o->data_path[0] ? o->data_path : default_data_path(o->data);
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    *test_status = NNCLR_ERR_ARG;
     if (!path[0]) return nnclr_fail(NNCLR_ERR_ARG, "--data %s needs --data-path", o->data);
-    memset(out, 0, sizeof *out);
     /* A data path that is not there is a usage error (exit 2), not a failure while reading. */
     struct stat st;
     if (stat(path, &st) != 0) {
@@ -35,35 +40,90 @@ nnclr_status open_split(const nnclr_train_config *o, int split, dataset *out) {
         return nnclr_fail(NNCLR_ERR_ARG, "%s (the default --data-path of %s): %s", path, o->data, strerror(errno));
     }
     const char *fmt = !strcmp(o->data, "mnist") ? "idx" : o->data;
-    dataset all = {0}, train = {0}, test = {0};
+    dataset all = {0};
     if (!strcmp(o->data, "folder")) {
-        /* One folder: a seeded class-stratified held-out fraction is the test split. */
+        /* One folder, read once: a seeded class-stratified held-out fraction is the test split. */
         int side = o->crop_size > 0 ? o->crop_size : 0;
         NNCLR_TRY(dataset_open_sized(&all, "folder", path, 0, side));
-        nnclr_status s = dataset_split(&all, o->eval_fraction, o->seed, &train, &test);
+        nnclr_status s = dataset_split(&all, o->eval_fraction, o->seed, train, test);
         dataset_free(&all);
         if (s) return s;
-    } else if (o->val_fraction > 0) {
-        NNCLR_TRY(dataset_open(&train, fmt, path, DATASET_TRAIN));
     } else {
-        return dataset_open(out, fmt, path, split);
+        NNCLR_TRY(dataset_open(train, fmt, path, DATASET_TRAIN));
+        if (o->val_fraction <= 0) {
+            *test_status = dataset_open(test, fmt, path, DATASET_TEST);
+            if (*test_status == NNCLR_ERR_INTERRUPTED) {
+                dataset_free(train);
+                return NNCLR_ERR_INTERRUPTED;
+            }
+            return NNCLR_OK;
+        }
     }
     if (o->val_fraction > 0) {
         /* Validation: a held-out part of the train split stands in for the test split. The
          * split's seed is fixed, so runs of every seed see the same validation images. */
-        dataset_free(&test);
-        all = train;
-        nnclr_status s = dataset_split(&all, o->val_fraction, VAL_SPLIT_SEED, &train, &test);
+        dataset_free(test);
+        all = *train;
+        memset(train, 0, sizeof *train);
+        nnclr_status s = dataset_split(&all, o->val_fraction, VAL_SPLIT_SEED, train, test);
         dataset_free(&all);
         if (s) return s;
     }
-    *out = split == DATASET_TEST ? test : train;
-    dataset_free(split == DATASET_TEST ? &train : &test);
+    *test_status = NNCLR_OK;
     return NNCLR_OK;
 }
 
+nnclr_status open_split(const nnclr_train_config *o, int split, dataset *out) {
+    memset(out, 0, sizeof *out);
+    if (strcmp(o->data, "folder") && o->val_fraction <= 0) {
+        /* Two files: only the one asked for is read. */
+        const char *path = o->data_path && o->data_path[0] ? o->data_path : default_data_path(o->data);
+        struct stat st;
+        if (path[0] && stat(path, &st) == 0)
+            return dataset_open(out, !strcmp(o->data, "mnist") ? "idx" : o->data, path, split);
+    }
+    dataset train, test;
+    nnclr_status ts;
+    NNCLR_TRY(open_splits(o, &train, &test, &ts));
+    if (split == DATASET_TEST) {
+        dataset_free(&train);
+        if (ts) {
+            dataset_free(&test);
+            return ts;
+        }
+        *out = test;
+    } else {
+        dataset_free(&test);
+        *out = train;
+    }
+    return NNCLR_OK;
+}
+
+static int cmp_int(const void *a, const void *b) { return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b); }
+
+int dataset_view_side(const dataset *d, int *lo, int *hi) {
+    if (d->h > 0) {
+        int side = d->h < d->w ? d->h : d->w;
+        if (lo) *lo = side;
+        if (hi) *hi = side;
+        return side;
+    }
+    int *sides = malloc((size_t)d->n * sizeof *sides);
+    if (!sides || d->n <= 0) {
+        free(sides);
+        return 224;
+    }
+    for (int i = 0; i < d->n; i++) sides[i] = d->images[i].h < d->images[i].w ? d->images[i].h : d->images[i].w;
+    qsort(sides, (size_t)d->n, sizeof *sides, cmp_int);
+    int median = sides[d->n / 2];
+    if (lo) *lo = sides[0];
+    if (hi) *hi = sides[d->n - 1];
+    free(sides);
+    return median < 16 ? 16 : median > 224 ? 224 : median;
+}
+
 nnclr_status make_augment(const nnclr_train_config *o, const dataset *d, int eval, augment_config *out) {
-    int side = d->h > 0 ? (d->h < d->w ? d->h : d->w) : 224;
+    int side = dataset_view_side(d, NULL, NULL);
     int size = o->crop_size > 0 ? o->crop_size : side;
     const char *name = o->augment;
     if (!strcmp(name, "auto")) {
@@ -158,6 +218,10 @@ nnclr_status extract_features(nnclr_model *m, const dataset *d, const augment_co
     nnclr_status s = NNCLR_OK;
     for (int i0 = lo; i0 < hi && s == NNCLR_OK; i0 += B) {
         int nb = hi - i0 < B ? hi - i0 : B;
+        if (cancel_requested()) {
+            s = nnclr_fail(NNCLR_ERR_INTERRUPTED, "feature extraction stopped at image %d of %d", i0, d->n);
+            break;
+        }
 #pragma omp parallel for schedule(static)
         for (int i = 0; i < nb; i++) {
             augment_eval(eval_aug, x + (size_t)i * img, &d->images[i0 + i]);
@@ -169,7 +233,8 @@ nnclr_status extract_features(nnclr_model *m, const dataset *d, const augment_co
     /* Every rank agrees on failure before the gather, then all rows go to every rank. */
     int bad = s != NNCLR_OK;
     if (dist_allreduce_max_i(g_dist, &bad) == NNCLR_OK && bad && !s)
-        s = nnclr_fail(NNCLR_ERR_BACKEND, "feature extraction failed on another process");
+        s = cancel_requested() ? nnclr_fail(NNCLR_ERR_INTERRUPTED, "feature extraction stopped")
+                               : nnclr_fail(NNCLR_ERR_BACKEND, "feature extraction failed on another process");
     if (!s) s = dist_allgatherv_f(g_dist, feat + (size_t)lo * F, feat, counts);
     free(counts);
     free(x);

@@ -18,7 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/cancel.h"
 #include "core/status.h"
+#include "core/threads.h"
 #include "data/loader.h"
 #include "dist/dist.h"
 #include "eval/knn.h"
@@ -191,9 +193,13 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
             return nnclr_fail(NNCLR_ERR_ARG, "--support-start empty cannot resume %s, whose support set started "
                               "random (its unfilled rows are random vectors)", resume);
     }
-    if (o.threads > 0) omp_set_num_threads(o.threads);
     const dist *dd = o.dist;
     const int world = dist_world(dd), rank = dist_rank(dd), rank0 = rank == 0;
+    char threads_note[160];
+    threads_apply(o.threads, threads_note, sizeof threads_note);
+    if (threads_note[0]) say(hooks, rank0, "note: %s", threads_note);
+    /* A signal stops data loading, evaluation and the probe too, not only the step loop. */
+    cancel_install(hooks ? hooks->should_stop : NULL, hooks ? hooks->user : NULL);
 
     dataset train = {0}, test = {0};
     nnclr_model *m = NULL;
@@ -206,8 +212,21 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
 
     /* Data. */
     double t_load = now_s();
-    if ((s = open_split(&o, DATASET_TRAIN, &train))) goto done;
-    int have_test = open_split(&o, DATASET_TEST, &test) == NNCLR_OK && test.labels && train.labels;
+    nnclr_status test_status;
+    if ((s = open_splits(&o, &train, &test, &test_status))) goto done;
+    if (cancel_requested()) {   /* nothing is written yet */
+        s = nnclr_fail(NNCLR_ERR_INTERRUPTED, "stopped while loading the data; nothing was written");
+        goto done;
+    }
+    int have_test = test_status == NNCLR_OK && test.labels && train.labels;
+    if (!have_test) {
+        /* Say why evaluation will not happen, and how to get it. */
+        char why[600];
+        snprintf(why, sizeof why, "%s", test_status != NNCLR_OK ? nnclr_last_error() : "");
+        say(hooks, rank0, "note: no labelled test split (%s): the kNN evaluation and the raw-pixel baseline are "
+            "skipped; --val-fraction 0.1 holds out a tenth of the training images to evaluate on instead",
+            test_status != NNCLR_OK ? why : !train.labels ? "the training images have no labels" : "test images have no labels");
+    }
     if (train.n < o.batch) {
         s = nnclr_fail(NNCLR_ERR_ARG, "the data set has %d images, fewer than one batch of %d", train.n, o.batch);
         goto done;
@@ -244,15 +263,19 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
     run_progress pg = {0, 0, -1, 0};
     char ckpath[4096];
     int64_t ckstep = -1;
-    if (resume && (s = checkpoint_find_latest(o.run_dir, "ckpt", ckpath, sizeof ckpath, &ckstep))) goto done;
+    checkpoint *ck = NULL;
+    char skipped[2048];
+    if (resume && (s = checkpoint_open_latest(o.run_dir, "ckpt", &ck, ckpath, sizeof ckpath, &ckstep, skipped,
+                                              sizeof skipped)))
+        goto done;
     if (resume && ckstep < 0) {
         /* Killed before its first checkpoint: the run starts over from config.txt. */
         say(hooks, rank0, "%s has no checkpoint yet: starting the run from step 0", o.run_dir);
         resume = NULL;
     }
     if (resume) {
-        checkpoint *ck;
-        if ((s = checkpoint_read(&ck, ckpath))) goto done;
+        if (skipped[0])
+            say(hooks, rank0, "note: skipped %s; resuming from the newest that verifies", skipped);
         s = model_state_load(m, ck, 0);
         if (!s) s = checkpoint_get_exact(ck, "progress", &pg, sizeof pg);
         checkpoint_free(ck);
@@ -280,10 +303,20 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
         if ((s = atomic_write_file(path, config_text, strlen(config_text)))) goto done;
     }
 
+    char shape[64];
+    if (train.h > 0) {
+        snprintf(shape, sizeof shape, "%dx%dx%d", train.h, train.w, train.c);
+    } else {
+        int lo, hi, side = dataset_view_side(&train, &lo, &hi);
+        snprintf(shape, sizeof shape, "of mixed sizes (x%d)", train.c);
+        if (o.crop_size <= 0)
+            say(hooks, rank0, "note: the images differ in size (shorter side %d to %d pixels): views are %d pixels, the "
+                "median shorter side (at most 224); --crop-size sets another", lo, hi, side);
+    }
     say(hooks, rank0,
-        "nnclr train: %s, %d images %dx%dx%d -> views %dx%dx%d (augment %s), %s%s, %s positive%s, "
+        "nnclr train: %s, %d images %s -> views %dx%dx%d (augment %s), %s%s, %s positive%s, "
         "batch %d, %lld steps/epoch, %d epochs, %d threads%s",
-        o.data, train.n, train.h, train.w, train.c, aug.channels, aug.size, aug.size, aug.name, o.arch,
+        o.data, train.n, shape, aug.channels, aug.size, aug.size, aug.name, o.arch,
         o.cifar_stem ? " (CIFAR stem)" : "", !strcmp(o.positive, "nn") ? "nearest-neighbour" : "self (SimCLR)",
         o.predictor ? "" : ", no predictor", o.batch, (long long)steps_per_epoch, o.epochs, omp_get_max_threads(),
         world > 1 ? " per process" : "");
@@ -401,8 +434,14 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
             double te = now_s();
             int lin = last && o.linear_probe && rank0;
             if ((s = knn_eval(m, &o, &train, &test, &eval_aug, &res->knn_top1, &res->knn_top5, lin, &res->linear_top1,
-                              &res->linear_top5)))
+                              &res->linear_top5))) {
+                /* Stopped during the evaluation: the epoch itself is complete; keep it. */
+                if (s == NNCLR_ERR_INTERRUPTED && rank0 && save_checkpoint(m, &o, &pg, config_text, &aug) == NNCLR_OK)
+                    s = nnclr_fail(NNCLR_ERR_INTERRUPTED, "stopped during the evaluation after epoch %lld; checkpoint "
+                                   "saved at step %lld; continue with --resume %s", (long long)epoch + 1,
+                                   (long long)m->step, o.run_dir);
                 goto done;
+            }
             if (res->knn_top1 > pg.best_knn) pg.best_knn = res->knn_top1;
             char t5[16];
             say(hooks, rank0, "epoch %lld: kNN (k=%d) top-1 %.2f%%  top-5 %s  (%.1f s)", (long long)epoch + 1, o.knn_k,
@@ -464,6 +503,9 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
     s = NNCLR_OK;
 
 done:
+    if (s == NNCLR_ERR_INTERRUPTED && res->stop_code == 0 && hooks && hooks->should_stop)
+        res->stop_code = hooks->should_stop(hooks->user);
+    cancel_install(NULL, NULL);
     if (log) jsonl_close(log);
     loader_free(ld);
     nnclr_model_free(m);
