@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Seconds from SIGTERM to exit in each phase of a run (docs/RESULTS.md, "Reliability, round 2"):
 # data loading, training steps, the kNN evaluation and the linear probe after the last epoch.
-# Fashion-MNIST, small preset, 1 epoch at batch 512 (118 steps) so the evaluation comes soon.
+# Fashion-MNIST, small preset, 1 epoch at batch 512 (117 steps) so the evaluation comes soon.
 # Each line: phase, seconds to exit, exit code (143 = 128 + SIGTERM), and what the run said.
 #   bash bench/signal_latency.sh [NNCLR]
 set -uo pipefail
@@ -28,5 +28,5 @@ probe() {
 }
 probe loading "" 0.2
 probe training "step 20/" 0
-probe evaluation "step 115/118" 4
-probe probe "step 115/118" 30
+probe evaluation "step 115/117" 4
+probe probe "step 115/117" 30

@@ -436,10 +436,12 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
             if ((s = knn_eval(m, &o, &train, &test, &eval_aug, &res->knn_top1, &res->knn_top5, lin, &res->linear_top1,
                               &res->linear_top5))) {
                 /* Stopped during the evaluation: the epoch itself is complete; keep it. */
+                char where[256];
+                snprintf(where, sizeof where, "%s", nnclr_last_error());
                 if (s == NNCLR_ERR_INTERRUPTED && rank0 && save_checkpoint(m, &o, &pg, config_text, &aug) == NNCLR_OK)
-                    s = nnclr_fail(NNCLR_ERR_INTERRUPTED, "stopped during the evaluation after epoch %lld; checkpoint "
-                                   "saved at step %lld; continue with --resume %s", (long long)epoch + 1,
-                                   (long long)m->step, o.run_dir);
+                    s = nnclr_fail(NNCLR_ERR_INTERRUPTED, "stopped during the evaluation after epoch %lld (%s); "
+                                   "checkpoint saved at step %lld; continue with --resume %s", (long long)epoch + 1,
+                                   where, (long long)m->step, o.run_dir);
                 goto done;
             }
             if (res->knn_top1 > pg.best_knn) pg.best_knn = res->knn_top1;
@@ -472,6 +474,17 @@ nnclr_status nnclr_train(const nnclr_train_config *cfg, const char *config_arg, 
     res->train_seconds = now_s() - t_start;
     say(hooks, rank0, "training done: %lld steps in %.1f s (%.1f img/s, 2 views)", (long long)m->step,
         res->train_seconds, 2.0 * m->step * o.batch / (res->train_seconds + 1e-9));
+    if (have_test && res->knn_top1 < 0) {
+        /* Resumed after the last epoch (its evaluation was interrupted, or the run was done):
+         * the final evaluation still happens. */
+        int lin = o.linear_probe && rank0;
+        if ((s = knn_eval(m, &o, &train, &test, &eval_aug, &res->knn_top1, &res->knn_top5, lin, &res->linear_top1,
+                          &res->linear_top5)))
+            goto done;
+        char t5[16];
+        say(hooks, rank0, "final evaluation: kNN (k=%d) top-1 %.2f%%  top-5 %s", o.knn_k, 100 * res->knn_top1,
+            percent(t5, sizeof t5, res->knn_top5));
+    }
     if (have_test && o.baseline && rank0) {
         float *ptr = NULL, *pte = NULL;
         int dim;
