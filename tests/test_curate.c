@@ -366,6 +366,19 @@ static void test_dedup(const char *run_dir) {
         check_true(what, rc == 2 && err && strstr(err, bad[i][1]) && strchr(err, '\n') == strrchr(err, '\n') && !exists(csv));
         free(err);
     }
+    /* A data set the model was not made for (1x28x28 Fashion-MNIST into a 3x32x32 model). */
+    if (access("/usr/share/datasets/fashion-mnist", R_OK) == 0) {
+        char out2[700], errp[700];
+        snprintf(out2, sizeof out2, "%s/dd_mismatch", g_tmp);
+        int rc2 = run("dd_mismatch", "dedup %s --data fashion-mnist --data-path /usr/share/datasets/fashion-mnist --out %s",
+                      run_dir, out2);
+        snprintf(errp, sizeof errp, "%s/dd_mismatch.err", g_tmp);
+        char *e = slurp(errp);
+        strcat(out2, ".csv");
+        check_true("dedup on data of another shape: exit 2 naming both shapes, no output",
+                   rc2 == 2 && e && strstr(e, "1x28x28") && strstr(e, "3x32x32") && !exists(out2));
+        free(e);
+    }
     char out[700];
     snprintf(out, sizeof out, "%s/no/such/dir/dd", g_tmp);
     int rc = run("dd_unwritable", "dedup %s --out %s", run_dir, out);

@@ -198,6 +198,9 @@ static void flip_chw(float *x, int c, int s) {
 nnclr_status extract_features(nnclr_model *m, const dataset *d, const augment_config *eval_aug,
                               int projections, int flip, const dist *g_dist, float **out, int *dim) {
     const nnclr_config *c = nnclr_model_config(m);
+    if (eval_aug->channels != c->in_channels || eval_aug->size != c->height || eval_aug->size != c->width)
+        return nnclr_fail(NNCLR_ERR_ARG, "the data set gives %dx%dx%d images, the model takes %dx%dx%d (another data set?)",
+                          eval_aug->channels, eval_aug->size, eval_aug->size, c->in_channels, c->height, c->width);
     int F = projections ? c->proj_dim : nnclr_model_feature_dim(m);
     int B = c->batch;
     size_t img = (size_t)eval_aug->channels * eval_aug->size * eval_aug->size;
