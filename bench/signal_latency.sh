@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 NNCLR=${1:-build/nnclr}
 export OMP_WAIT_POLICY=passive
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-# phase name, and the pattern in the output after which the signal is sent (+ a delay)
+# phase name, and the pattern in the output after which the signal is sent (+ a delay; the
+# delays place the signal inside each phase on an otherwise idle 2-core machine)
 probe() {
   local phase=$1 pattern=$2 delay=$3
   rm -rf "$tmp/run"
@@ -29,4 +30,4 @@ probe() {
 probe loading "" 0.2
 probe training "step 20/" 0
 probe evaluation "step 115/117" 4
-probe probe "step 115/117" 30
+probe probe "step 115/117" 22.5   # the probe runs about 21-23 s after step 115 on the 2-core Zen 5 (features, kNN first)
