@@ -14,18 +14,16 @@
 #include "model/nnclr_model.h"
 #include "train/run_setup.h"
 
-/* The architecture keys of a configuration text (parsed on a copy). */
-static nnclr_status arch_of(const char *text, size_t len, nnclr_train_config *c) {
+/* The architecture keys of a configuration text (parsed on a copy; arch copied into arch). */
+static nnclr_status arch_of(const char *text, size_t len, nnclr_train_config *c, char *arch, size_t arch_size) {
     char *copy = nnclr_malloc(len + 1);
     if (!copy) return NNCLR_ERR_NOMEM;
     memcpy(copy, text, len);
     copy[len] = 0;
     nnclr_train_config_preset(c, "small");
     nnclr_status s = nnclr_train_config_parse(c, copy);
-    /* strings point into copy: keep what is compared */
-    static char arch[64];
-    snprintf(arch, sizeof arch, "%s", c->arch ? c->arch : "");
-    c->arch = arch;
+    snprintf(arch, arch_size, "%s", c->arch ? c->arch : "");
+    c->arch = arch;   /* the parsed strings point into copy */
     free(copy);
     return s;
 }
@@ -42,10 +40,9 @@ nnclr_status run_checkpoint_fits(const char *run_dir, const char *ckpt, const ch
     size_t clen;
     if (checkpoint_get(ck, "config", &ctext, &clen) != NNCLR_OK) return NNCLR_OK;   /* 0.1.0 files */
     nnclr_train_config a, b;
-    NNCLR_TRY(arch_of(text, len, &a));
-    char arch_a[64];
-    snprintf(arch_a, sizeof arch_a, "%s", a.arch);
-    NNCLR_TRY(arch_of(ctext, clen, &b));
+    char arch_a[64], arch_b[64];
+    NNCLR_TRY(arch_of(text, len, &a, arch_a, sizeof arch_a));
+    NNCLR_TRY(arch_of(ctext, clen, &b, arch_b, sizeof arch_b));
     const char *what = strcmp(arch_a, b.arch) ? "--arch" : a.cifar_stem != b.cifar_stem ? "--cifar-stem"
                      : a.proj_hidden != b.proj_hidden ? "--proj-hidden" : a.proj_dim != b.proj_dim ? "--proj-dim"
                      : a.pred_hidden != b.pred_hidden ? "--pred-hidden" : a.predictor != b.predictor ? "--predictor" : NULL;
