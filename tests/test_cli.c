@@ -579,6 +579,21 @@ static void test_help(void) {
             printf("  stderr: %s", err);
         free(err);
     }
+    /* Kernel environment variables with unknown values are refused, not ignored. */
+    const char *env_cases[3][2] = {{"NNCLR_CONV_ALGO", "fast"}, {"NNCLR_WINOGRAD_TILE", "6"}, {"NNCLR_CBLOCK", "32"}};
+    for (int i = 0; i < 3; i++) {
+        const char *old = getenv(env_cases[i][0]);
+        char saved[64] = "";
+        if (old) snprintf(saved, sizeof saved, "%s", old);
+        setenv(env_cases[i][0], env_cases[i][1], 1);
+        int code = run("env_bad", "train --epochs 1 --run-dir %s", bad_dir);
+        if (old) setenv(env_cases[i][0], saved, 1);
+        else unsetenv(env_cases[i][0]);
+        char *err = output("env_bad", "err");
+        snprintf(what, sizeof what, "%s=%s: exit 2 naming the variable", env_cases[i][0], env_cases[i][1]);
+        if (!check_true(what, code == 2 && strstr(err, env_cases[i][0]))) printf("  stderr: %s", err);
+        free(err);
+    }
     check_true("usage errors leave no run directory", !exists(bad_dir));
     check_exit("unknown command", run("unknown_cmd", "frobnicate --epochs 1"), 2);
     out = output("unknown_cmd", "err");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/env.h"
 #include "core/status.h"
 #include "dist/dist.h"
 #include "ops/l2norm.h"
@@ -118,6 +119,7 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
     if (out) *out = NULL;
     if (!out || !cfg) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_model_create: NULL %s", out ? "config" : "output pointer");
     if (!cfg->arch) return nnclr_fail(NNCLR_ERR_ARG, "nnclr_model_create: config has no arch");
+    NNCLR_TRY(env_check());
     if (cfg->in_channels < 1 || cfg->height < 1 || cfg->width < 1)
         return nnclr_fail(NNCLR_ERR_ARG, "nnclr_model_create: input shape %dx%dx%d must be positive", cfg->in_channels,
                           cfg->height, cfg->width);
