@@ -18,7 +18,7 @@ mkdir -p "$out/obj"
 flags=(-std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -fopenmp
        -fsanitize=address,undefined -fno-sanitize-recover=all -Iinclude -Isrc)
 
-lib_sources=(src/core/status.c src/core/rng.c src/core/tensors.c
+lib_sources=(src/core/status.c src/core/rng.c src/core/tensors.c src/core/cancel.c
              src/ssl/support_set.c src/model/model_state.c
              src/data/dataset.c src/data/idx.c src/data/cifar.c src/data/stl10.c
              src/data/image_folder.c src/data/jpeg_decode.c src/data/png_decode.c
