@@ -22,13 +22,26 @@ awk -F, -v steps="$steps" '
       if (match(desc, /kh[0-9]+/)) k = "k" substr(desc, RSTART + 2, RLENGTH - 2)
       if (match(desc, /sh[0-9]+/)) s = "s" substr(desc, RSTART + 2, RLENGTH - 2)
       key = "conv " k "x" substr(k, 2) " " s " " prop
+      # direct-convolution FLOPs from the shape: 2 mb ic oc oh ow kh kw (per direction)
+      f = 2
+      if (match(desc, /mb[0-9]+/)) f *= substr(desc, RSTART + 2, RLENGTH - 2)
+      if (match(desc, /ic[0-9]+/)) f *= substr(desc, RSTART + 2, RLENGTH - 2)
+      if (match(desc, /oc[0-9]+/)) f *= substr(desc, RSTART + 2, RLENGTH - 2)
+      if (match(desc, /oh[0-9]+/)) f *= substr(desc, RSTART + 2, RLENGTH - 2)
+      if (match(desc, /ow[0-9]+/)) f *= substr(desc, RSTART + 2, RLENGTH - 2)
+      if (match(desc, /kh[0-9]+/)) f *= substr(desc, RSTART + 2, RLENGTH - 2)
+      if (match(desc, /kw[0-9]+/)) f *= substr(desc, RSTART + 2, RLENGTH - 2)
+      fl[key] += f
     } else if (kind == "batch_normalization" || kind == "pooling" || kind == "eltwise") {
       key = kind " " prop
     }
     t[key] += ms; n[key]++; total += ms
   }
   END {
-    for (k in t) printf "%9.1f ms/step  %5.1f%%  %6d calls  %s\n", t[k] / steps, 100 * t[k] / total, n[k] / steps, k | "sort -rn"
+    for (k in t) {
+      rate = fl[k] > 0 ? sprintf("%.0f GFLOP/s", fl[k] / t[k] / 1e6) : ""
+      printf("%9.1f ms/step  %5.1f%%  %6d calls  %-36s %s\n", t[k] / steps, 100 * t[k] / total, n[k] / steps, k, rate) | "sort -rn"
+    }
     close("sort -rn")
     printf "%9.1f ms/step  oneDNN in all\n", total / steps
   }' "$out"
