@@ -45,6 +45,13 @@ nnclr_status open_run_checkpoint(const char *path, checkpoint **ck, char *ckpt, 
 nnclr_status model_from_run(const char *path, int batch, train_opts *o, nnclr_model **m, char *ckpt,
                             size_t ckpt_size);
 
+/* The flags every tool over a run's data set shares. */
+#define RUN_TOOL_FLAGS(data, data_path, batch, threads)                                          \
+    {"data", ARG_STR, &(data), "data set format (empty: the run's)", 1, 0, NULL},                \
+    {"data-path", ARG_STR, &(data_path), "data set directory (empty: the run's)", 1, 0, NULL},   \
+    {"batch", ARG_INT, &(batch), "images per forward", 1, 65536, NULL},                          \
+    {"threads", ARG_INT, &(threads), "compute threads (0: all cores)", 0, 1024, NULL}
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_embed(int argc, char **argv);

@@ -98,6 +98,21 @@ static void default_out(char *buf, size_t size, const char *out, const char *run
     else snprintf(buf, size, "%s", name);
 }
 
+/* Flags and the one run-directory argument of a curation command: -1 to go on, else the exit
+ * code (0 after --help). */
+static int parse_run_tool(const arg_spec *specs, int n, int argc, char **argv, const char *cmd, const char *usage,
+                          char **pos) {
+    int npos;
+    int rc = args_parse(specs, n, argc, argv, 2, cmd, usage, pos, 1, &npos);
+    if (rc == ARGS_HELP) return 0;
+    if (rc) return EXIT_USAGE;
+    if (npos != 1) {
+        fprintf(stderr, "nnclr %s: expected a run directory or checkpoint\n", cmd);
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
 /* Progress on stderr at most every 2 s. */
 typedef struct {
     const char *what;
@@ -127,20 +142,11 @@ int cmd_dedup(int argc, char **argv) {
         {"show", ARG_INT, &show, "pairs drawn in the PNG (the most similar)", 0, 256, NULL},
         {"projections", ARG_BOOL, &projections, "compare projections (the space NNCLR's loss shapes) instead of backbone features", 1, 0, NULL},
         {"out", ARG_STR, &out, "output prefix: PREFIX.csv (a, b, cosine), PREFIX_groups.csv, PREFIX.png (empty: RUN_DIR/dedup)", 1, 0, NULL},
-        {"data", ARG_STR, &data, "data set format (empty: the run's)", 1, 0, NULL},
-        {"data-path", ARG_STR, &data_path, "data set directory (empty: the run's)", 1, 0, NULL},
-        {"batch", ARG_INT, &batch, "images per forward", 1, 65536, NULL},
-        {"threads", ARG_INT, &threads, "compute threads (0: all cores)", 0, 1024, NULL},
+        RUN_TOOL_FLAGS(data, data_path, batch, threads),
     };
     char *pos[1];
-    int npos;
-    int rc = args_parse(specs, sizeof specs / sizeof specs[0], argc, argv, 2, "dedup", "RUN_DIR|CHECKPOINT [flags]", pos, 1, &npos);
-    if (rc == ARGS_HELP) return 0;
-    if (rc) return EXIT_USAGE;
-    if (npos != 1) {
-        fprintf(stderr, "nnclr dedup: expected a run directory or checkpoint\n");
-        return EXIT_USAGE;
-    }
+    int rc = parse_run_tool(specs, sizeof specs / sizeof specs[0], argc, argv, "dedup", "RUN_DIR|CHECKPOINT [flags]", pos);
+    if (rc >= 0) return rc;
     if (approx > 0 && !ann_available()) {
         fprintf(stderr, "nnclr dedup: --approx needs FAISS: this nnclr was built without it (install libfaiss-dev and rebuild)\n");
         return EXIT_USAGE;
@@ -298,20 +304,11 @@ int cmd_cluster(int argc, char **argv) {
         {"show", ARG_INT, &show, "images per cluster in the PNG (those nearest the centre)", 1, 64, NULL},
         {"projections", ARG_BOOL, &projections, "cluster projections instead of backbone features", 1, 0, NULL},
         {"out", ARG_STR, &out, "output prefix: PREFIX.csv (item, cluster, label) and PREFIX.png (empty: RUN_DIR/clusters)", 1, 0, NULL},
-        {"data", ARG_STR, &data, "data set format (empty: the run's)", 1, 0, NULL},
-        {"data-path", ARG_STR, &data_path, "data set directory (empty: the run's)", 1, 0, NULL},
-        {"batch", ARG_INT, &batch, "images per forward", 1, 65536, NULL},
-        {"threads", ARG_INT, &threads, "compute threads (0: all cores)", 0, 1024, NULL},
+        RUN_TOOL_FLAGS(data, data_path, batch, threads),
     };
     char *pos[1];
-    int npos;
-    int rc = args_parse(specs, sizeof specs / sizeof specs[0], argc, argv, 2, "cluster", "RUN_DIR|CHECKPOINT [--k K] [flags]", pos, 1, &npos);
-    if (rc == ARGS_HELP) return 0;
-    if (rc) return EXIT_USAGE;
-    if (npos != 1) {
-        fprintf(stderr, "nnclr cluster: expected a run directory or checkpoint\n");
-        return EXIT_USAGE;
-    }
+    int rc = parse_run_tool(specs, sizeof specs / sizeof specs[0], argc, argv, "cluster", "RUN_DIR|CHECKPOINT [--k K] [flags]", pos);
+    if (rc >= 0) return rc;
     cli_set_threads(threads);
     char prefix[4000], path_csv[4096], path_png[4096];
     default_out(prefix, sizeof prefix, out, pos[0], "clusters");
@@ -442,20 +439,11 @@ int cmd_map(int argc, char **argv) {
         {"seed", ARG_U64, &seed, "which points and pictures", 1, 0, NULL},
         {"projections", ARG_BOOL, &projections, "map projections instead of backbone features", 1, 0, NULL},
         {"out", ARG_STR, &out, "output SVG (empty: RUN_DIR/map.svg)", 1, 0, NULL},
-        {"data", ARG_STR, &data, "data set format (empty: the run's)", 1, 0, NULL},
-        {"data-path", ARG_STR, &data_path, "data set directory (empty: the run's)", 1, 0, NULL},
-        {"batch", ARG_INT, &batch, "images per forward", 1, 65536, NULL},
-        {"threads", ARG_INT, &threads, "compute threads (0: all cores)", 0, 1024, NULL},
+        RUN_TOOL_FLAGS(data, data_path, batch, threads),
     };
     char *pos[1];
-    int npos;
-    int rc = args_parse(specs, sizeof specs / sizeof specs[0], argc, argv, 2, "map", "RUN_DIR|CHECKPOINT [flags]", pos, 1, &npos);
-    if (rc == ARGS_HELP) return 0;
-    if (rc) return EXIT_USAGE;
-    if (npos != 1) {
-        fprintf(stderr, "nnclr map: expected a run directory or checkpoint\n");
-        return EXIT_USAGE;
-    }
+    int rc = parse_run_tool(specs, sizeof specs / sizeof specs[0], argc, argv, "map", "RUN_DIR|CHECKPOINT [flags]", pos);
+    if (rc >= 0) return rc;
     cli_set_threads(threads);
     char path[4096];
     default_out(path, sizeof path, out, pos[0], "map.svg");

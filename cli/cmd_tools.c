@@ -27,13 +27,6 @@
 #include "io/svg_plot.h"
 #include "model/nnclr_model.h"
 
-/* The flags every tool over a run's data set shares. */
-#define RUN_TOOL_FLAGS(data, data_path, batch, threads)                                          \
-    {"data", ARG_STR, &(data), "data set format (empty: the run's)", 1, 0, NULL},                \
-    {"data-path", ARG_STR, &(data_path), "data set directory (empty: the run's)", 1, 0, NULL},   \
-    {"batch", ARG_INT, &(batch), "images per forward", 1, 65536, NULL},                          \
-    {"threads", ARG_INT, &(threads), "compute threads (0: all cores)", 0, 1024, NULL}
-
 static int usage_error(const char *cmd, const char *msg) {
     fprintf(stderr, "nnclr %s: %s\n", cmd, msg);
     return EXIT_USAGE;

@@ -9,20 +9,7 @@
 #   - a batch that does not split over the ranks is a usage error (exit 2).
 # Needs $NNCLR_BIN_DIR (nnclr, bench_make_synthetic, bench_ckpt_compare) and $MPIEXEC.
 set -u
-bin=${NNCLR_BIN_DIR:?}
-mpi=("${MPIEXEC:-mpiexec}" --allow-run-as-root --oversubscribe -np 2 -x OMP_NUM_THREADS=1)
-export OMP_NUM_THREADS=1
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$dir"
-pass=0
-fail=0
-check() {  # check "what" command...
-  local what=$1; shift
-  if "$@" > check.log 2>&1; then pass=$((pass + 1)); echo "ok   $what"
-  else fail=$((fail + 1)); echo "FAIL $what"; sed 's/^/    /' check.log | tail -20; fi
-}
-"$bin/bench_make_synthetic" data 4 32 24 1 > /dev/null || { echo "cannot write the data set"; exit 1; }
+source "$(dirname "$0")/common.sh"
 flags=(--data folder --data-path data --batch 16 --queue-size 64 --proj-hidden 64 --proj-dim 32
        --pred-hidden 64 --epochs 2 --no-baseline --log-every 4)
 

@@ -7,21 +7,9 @@
 #     2 ranks.
 # Needs $NNCLR_BIN_DIR (nnclr, bench_make_synthetic, bench_ckpt_compare) and $MPIEXEC.
 set -u
-bin=${NNCLR_BIN_DIR:?}
-mpi=("${MPIEXEC:-mpiexec}" --allow-run-as-root --oversubscribe -np 2 -x OMP_NUM_THREADS=1)
+source "$(dirname "$0")/common.sh"
 tcp=(--mca btl tcp,self)
-export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
-dir=$(mktemp -d)
-trap 'rm -rf "$dir"' EXIT
-cd "$dir"
-pass=0
-fail=0
-check() {  # check "what" command...
-  local what=$1; shift
-  if "$@" > check.log 2>&1; then pass=$((pass + 1)); echo "ok   $what"
-  else fail=$((fail + 1)); echo "FAIL $what"; sed 's/^/    /' check.log | tail -20; fi
-}
-"$bin/bench_make_synthetic" data 4 32 24 1 > /dev/null || { echo "cannot write the data set"; exit 1; }
+export OMP_WAIT_POLICY=passive
 flags=(--data folder --data-path data --batch 16 --queue-size 64 --proj-hidden 64 --proj-dim 32
        --pred-hidden 64 --no-baseline --log-every 1)
 
