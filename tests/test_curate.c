@@ -422,6 +422,14 @@ static void test_map_and_report(const char *run_dir) {
     printf("  map.svg: %d circles, %d pictures\n", dots, pics);
     check_true("map.svg: a dot per train image (216 + 4 legend dots) and 12 pictures", dots == 220 && pics == 12);
     free(svg);
+    /* Bad input for map: exit 2, no SVG. */
+    const char *bad_map[] = {"--points 1", "--thumbs -1", "--split val"};
+    for (int i = 0; i < 3; i++) {
+        char out[700], what[200];
+        snprintf(out, sizeof out, "%s/map_bad%d.svg", g_tmp, i);
+        snprintf(what, sizeof what, "map %s: exit 2, no SVG", bad_map[i]);
+        check_true(what, run("map_bad", "map %s %s --out %s", run_dir, bad_map[i], out) == 2 && !exists(out));
+    }
     check_true("report exits 0", run("report", "report %s", run_dir) == 0);
     snprintf(path, sizeof path, "%s/report.html", run_dir);
     char *html = slurp(path);
