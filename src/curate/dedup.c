@@ -114,7 +114,7 @@ nnclr_status dedup_pairs(const float *a, int na, const float *b, int nb, int dim
     if (!s && n > 0) {
         size_t k = 0;
         for (int t = 0; t < nthreads; t++) {
-            memcpy(all + k, lists[t].v, lists[t].n * sizeof *all);
+            if (lists[t].n) memcpy(all + k, lists[t].v, lists[t].n * sizeof *all);   /* an empty list has no buffer */
             k += lists[t].n;
         }
         qsort(all, n, sizeof *all, pair_cmp);
@@ -150,7 +150,7 @@ nnclr_status dedup_pairs_from_neighbors(const int *idx, const float *sim, int nq
             }
         }
     /* Sort by (a, b) to drop the pairs listed from both ends, then by similarity. */
-    qsort(l.v, l.n, sizeof *l.v, pair_cmp_ab);
+    if (l.n) qsort(l.v, l.n, sizeof *l.v, pair_cmp_ab);
     size_t n = 0;
     for (size_t p = 0; p < l.n; p++)
         if (n == 0 || l.v[p].a != l.v[n - 1].a || l.v[p].b != l.v[n - 1].b) l.v[n++] = l.v[p];
@@ -159,7 +159,7 @@ nnclr_status dedup_pairs_from_neighbors(const int *idx, const float *sim, int nq
         return nnclr_fail(NNCLR_ERR_ARG, "dedup: more than %zu pairs reach cosine %.4g; raise the threshold "
                           "(or the pair limit)", max_pairs, threshold);
     }
-    qsort(l.v, n, sizeof *l.v, pair_cmp);
+    if (n) qsort(l.v, n, sizeof *l.v, pair_cmp);
     if (n == 0) {
         free(l.v);
         l.v = NULL;
