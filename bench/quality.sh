@@ -6,6 +6,7 @@
 #   bash bench/quality.sh cifar-val          # 2 epochs, validation split (5,000 train images held out)
 #   bash bench/quality.sh cifar-test2        # 2 epochs x 3 seeds on the test set: SimCLR, NNCLR, the best variant
 #   bash bench/quality.sh cifar-test6        # 6 epochs, 1 seed: the same three
+#   bash bench/quality.sh cifar-test20       # 20 epochs, 1 seed: the same three (variant, SimCLR, NNCLR)
 #   bash bench/quality.sh fmnist-val         # the default run's candidates on Fashion-MNIST's validation split
 #
 # The best variant is read from cifar-val's lines: the schedule / start row with the highest
@@ -14,7 +15,7 @@
 # 2), OUT (default runs/quality), CIFAR (default ../shared/data/cifar10), NNCLR (build/nnclr).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-table=${1:?usage: bench/quality.sh cifar-val|cifar-test2|cifar-test6|fmnist-val}
+table=${1:?usage: bench/quality.sh cifar-val|cifar-test2|cifar-test6|cifar-test20|fmnist-val}
 THREADS=${THREADS:-2}
 OUT=${OUT:-runs/quality}
 CIFAR=${CIFAR:-../shared/data/cifar10}
@@ -64,11 +65,14 @@ case $table in
       # shellcheck disable=SC2086
       run_row cifar-val "$row" 1 2 0 "${C10[@]}" --val-fraction 0.1 $f
     done;;
-  cifar-test2|cifar-test6)
+  cifar-test2|cifar-test6|cifar-test20)
     best=$(best_variant); [ -n "$best" ] || { echo "run cifar-val first" >&2; exit 2; }
-    ep=2; seeds="1 2 3"; [ "$table" = cifar-test6 ] && { ep=6; seeds=1; }
+    ep=2; seeds="1 2 3"; rows="simclr nn $best"
+    [ "$table" = cifar-test6 ] && { ep=6; seeds=1; }
+    # 20 epochs: the variant and SimCLR first (the target compares those two)
+    [ "$table" = cifar-test20 ] && { ep=20; seeds=1; rows="$best simclr nn"; }
     for seed in $seeds; do
-      for row in simclr nn "$best"; do
+      for row in $rows; do
         case $row in simclr) f="--positive self";; nn) f="";; *) f=${VARIANT[$row]};; esac
         # nn-start / nn-ramp are in epochs: scale them with the run length
         if [ "$ep" != 2 ] && [ -n "$f" ] && [ "$row" != simclr ]; then
