@@ -43,7 +43,7 @@ int main(int argc, char **argv) {
     tensor_table_init(&params);
     tensor_table_init(&buffers);
     resnet *r;
-    resnet_config cfg = {arch, cifar_stem, c, size, size, batch, 2, NULL};
+    resnet_config cfg = {arch, cifar_stem, c, size, size, batch, 2, NULL, NNCLR_PRECISION_F32};
     CHECK(resnet_create(&r, &cfg, &params, &buffers));
     CHECK(tensor_table_alloc(&params));
     CHECK(tensor_table_alloc(&buffers));

@@ -30,7 +30,7 @@ static void fill(float *p, size_t n, unsigned seed) {
 static int run(int n, int c, int h, int w, int k, int iters) {
     conv2d *cv[2] = {NULL, NULL};
     for (int a = 0; a < 2; a++) {
-        conv2d_config g = {n, c, h, w, k, 3, 1, 1, 0, 1, a ? CONV2D_ALGO_WINOGRAD : CONV2D_ALGO_DIRECT};
+        conv2d_config g = {n, c, h, w, k, 3, 1, 1, 0, 1, a ? CONV2D_ALGO_WINOGRAD : CONV2D_ALGO_DIRECT, CONV2D_F32};
         if (conv2d_create(&cv[a], &g) != NNCLR_OK) {
             fprintf(stderr, "bench_conv: %s\n", nnclr_last_error());
             conv2d_free(cv[0]);

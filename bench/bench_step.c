@@ -4,6 +4,7 @@
  *
  *   bench_step ARCH CHANNELS SIZE BATCH QUEUE [ITERS] [cifar|imagenet] [shard]
  * Heads: 512-512-128 projector, 512 predictor (the small preset). Threads: OMP_NUM_THREADS.
+ * PRECISION=bf16 (environment): the backbone's convolutions in bf16 (nnclr_precision).
  * Under `mpirun -np R` BATCH is the global batch (BATCH / R rows per rank, data-parallel) and
  * rank 0 also prints the time per step spent inside MPI collectives (mean over ranks). */
 #include <omp.h>
@@ -49,6 +50,8 @@ int main(int argc, char **argv) {
     c.total_steps = 1000;
     c.dist = world > 1 ? d : NULL;
     c.shard_nn_search = argc > 8 && !strcmp(argv[8], "shard");
+    const char *prec = getenv("PRECISION");
+    c.precision = prec && !strcmp(prec, "bf16") ? NNCLR_PRECISION_BF16 : NNCLR_PRECISION_F32;
     nnclr_model *m;
     if (nnclr_model_create(&m, &c) != NNCLR_OK) {
         fprintf(stderr, "bench_step: %s\n", nnclr_last_error());

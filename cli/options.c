@@ -120,6 +120,7 @@ nnclr_status model_from_run(const char *path, int batch, train_opts *o, nnclr_mo
     ob.batch = batch;
     make_model_config(&ob, &aug, 1, &c);
     if (c.queue_size < batch) c.queue_size = batch;
+    c.precision = NNCLR_PRECISION_F32; /* features in float32, on any CPU */
     s = nnclr_model_create(m, &c);
     if (!s) s = model_state_load(*m, ck, 1);
     checkpoint_free(ck);

@@ -79,6 +79,11 @@ NNCLR_API void nnclr_dist_free(nnclr_dist *d);
 
 typedef enum { NNCLR_POSITIVE_NN = 0, NNCLR_POSITIVE_SELF = 1 } nnclr_positive;
 typedef enum { NNCLR_OPT_LARS = 0, NNCLR_OPT_SGD = 1 } nnclr_optimizer;
+/* F32: float32 everywhere. BF16: the backbone's convolutions (all but the first) multiply bf16
+ * copies of activations, gradients and weights with float32 accumulation; master weights, batch
+ * norm, heads, loss and optimizer stay float32. Needs a CPU with AVX512-BF16 or AMX:
+ * nnclr_model_create fails with NNCLR_ERR_ARG elsewhere. */
+typedef enum { NNCLR_PRECISION_F32 = 0, NNCLR_PRECISION_BF16 = 1 } nnclr_precision;
 
 typedef struct {
     /* backbone */
@@ -114,6 +119,7 @@ typedef struct {
     /* 1: the support set starts empty -- the lookup searches only pushed rows, and rows take
      * their own view until topk rows are there; 0: Q random unit vectors (the paper) */
     int support_start_empty;
+    nnclr_precision precision; /* of the backbone's convolutions (see nnclr_precision) */
 } nnclr_config;
 
 /* The paper's defaults: resnet50, 2048-2048-256 projector, 4096 predictor, Q 98,304, top-1,
@@ -179,6 +185,7 @@ typedef struct {
     /* objective */
     const char *positive;    /* nn|self */
     const char *support_start; /* random|empty */
+    const char *precision;   /* f32|bf16 (training; tools that load a run compute in f32) */
     int queue_size, topk, push_both, shard_nn_search;
     double temperature, nn_start, nn_ramp, nn_prob_start;
     /* optimisation */

@@ -101,7 +101,7 @@ static void run_case(const fx_file *f, const char *fx_name, int algo) {
     if (!cfg_t || !x_t || !w_t || !dy_t || !y_t || !dx_t || !dw_t) return;
     const float *v = cfg_t->data;
     conv2d_config g = {(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4], (int)v[5], (int)v[6],
-                       (int)v[7], (int)v[8], (int)v[9], algo};
+                       (int)v[7], (int)v[8], (int)v[9], algo, CONV2D_F32};
     if (algo == CONV2D_ALGO_WINOGRAD && !winograd_fits(&g)) return;
     conv2d *c;
     snprintf(what, sizeof what, "%s: create", name);
@@ -275,7 +275,7 @@ static double max_rel_diff(const float *got, const float *ref, size_t n) {
 static void algo_vs_direct(int n, int c, int h, int w, int k, int algo) {
     char what[200];
     const char *an = algo == CONV2D_ALGO_AUTO ? "auto" : "winograd";
-    conv2d_config g = {n, c, h, w, k, 3, 1, 1, 0, 1, CONV2D_ALGO_DIRECT};
+    conv2d_config g = {n, c, h, w, k, 3, 1, 1, 0, 1, CONV2D_ALGO_DIRECT, CONV2D_F32};
     conv2d *cv[2] = {NULL, NULL};
     int ok = conv2d_create(&cv[0], &g) == NNCLR_OK;
     g.algo = algo;
@@ -323,7 +323,7 @@ static void winograd_vs_direct(int n, int c, int h, int w, int k) {
 /* Made with one thread, run with two (and the reverse): the pass uses the threads of the call. */
 static void winograd_thread_change(void) {
     int saved = omp_get_max_threads();
-    conv2d_config g = {3, 16, 12, 10, 32, 3, 1, 1, 0, 1, CONV2D_ALGO_DIRECT};
+    conv2d_config g = {3, 16, 12, 10, 32, 3, 1, 1, 0, 1, CONV2D_ALGO_DIRECT, CONV2D_F32};
     conv2d *ref = NULL, *wg[2] = {NULL, NULL};
     int ok = conv2d_create(&ref, &g) == NNCLR_OK;
     g.algo = CONV2D_ALGO_WINOGRAD;
@@ -386,16 +386,16 @@ static void auto_choice(void) {
     __builtin_cpu_init();
     const int wide = dnn_cblock() == 16 && __builtin_cpu_supports("avx512f");
     conv2d *a = NULL, *b = NULL, *d = NULL;
-    conv2d_create(&a, &(conv2d_config){2, 16, 8, 8, 16, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO});
-    conv2d_create(&b, &(conv2d_config){2, 32, 8, 8, 32, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO});
-    conv2d_create(&d, &(conv2d_config){2, 128, 4, 4, 128, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO});
+    conv2d_create(&a, &(conv2d_config){2, 16, 8, 8, 16, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, CONV2D_F32});
+    conv2d_create(&b, &(conv2d_config){2, 32, 8, 8, 32, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, CONV2D_F32});
+    conv2d_create(&d, &(conv2d_config){2, 128, 4, 4, 128, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, CONV2D_F32});
     expect_impl("16 channels", a, 0, "winograd_4x3");
     expect_impl("16 channels", a, 1, "winograd_4x3");
     expect_impl("16 channels", a, 2, "winograd_4x3");
     for (int p = 0; p < 3; p++) expect_impl("32 channels", b, p, "winograd_4x3");
     for (int p = 0; p < 3; p++) expect_impl("128 channels", d, p, "winograd_2x3");
     conv2d *e = NULL;
-    conv2d_create(&e, &(conv2d_config){2, 64, 4, 4, 48, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO});
+    conv2d_create(&e, &(conv2d_config){2, 64, 4, 4, 48, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, CONV2D_F32});
     expect_impl("64 -> 48 channels", e, 0, "winograd_2x3");
     expect_impl("64 -> 48 channels", e, 2, wide ? "jit" : "winograd_2x3");
     conv2d_free(e);
@@ -419,7 +419,7 @@ static void expect_arg_error(const char *what, conv2d_config g) {
 }
 
 static void error_cases(void) {
-    conv2d_config ok = {2, 8, 6, 6, 8, 3, 1, 1, 0, 1, CONV2D_ALGO_DIRECT};
+    conv2d_config ok = {2, 8, 6, 6, 8, 3, 1, 1, 0, 1, CONV2D_ALGO_DIRECT, CONV2D_F32};
     conv2d_config g = ok;
     g.n = 0; expect_arg_error("n = 0", g);
     g = ok; g.ic = 0; expect_arg_error("ic = 0", g);
@@ -456,17 +456,17 @@ int main(void) {
         }
         fx_free(&f);
     }
-    fd_case("blocked ic10 oc6 3x3 s2 p1", (conv2d_config){2, 10, 6, 6, 6, 3, 2, 1, 0, 1, CONV2D_ALGO_DIRECT});
-    fd_case("blocked ic9 oc3 1x1 s1", (conv2d_config){2, 9, 4, 4, 3, 1, 1, 0, 0, 1, CONV2D_ALGO_DIRECT});
-    fd_case("plain ic3 oc5 3x3 s1 p1", (conv2d_config){2, 3, 5, 5, 5, 3, 1, 1, 1, 1, CONV2D_ALGO_DIRECT});
+    fd_case("blocked ic10 oc6 3x3 s2 p1", (conv2d_config){2, 10, 6, 6, 6, 3, 2, 1, 0, 1, CONV2D_ALGO_DIRECT, CONV2D_F32});
+    fd_case("blocked ic9 oc3 1x1 s1", (conv2d_config){2, 9, 4, 4, 3, 1, 1, 0, 0, 1, CONV2D_ALGO_DIRECT, CONV2D_F32});
+    fd_case("plain ic3 oc5 3x3 s1 p1", (conv2d_config){2, 3, 5, 5, 5, 3, 1, 1, 1, 1, CONV2D_ALGO_DIRECT, CONV2D_F32});
     /* Winograd shapes in whole channel blocks of this process's layout (B = 8 or 16). */
     const int cb = dnn_cblock();
     if (winograd_supported(cb, cb)) {
         char name[96];
         snprintf(name, sizeof name, "winograd ic%d oc%d 5x6", cb, 2 * cb);
-        fd_case(name, (conv2d_config){2, cb, 5, 6, 2 * cb, 3, 1, 1, 0, 1, CONV2D_ALGO_WINOGRAD});
+        fd_case(name, (conv2d_config){2, cb, 5, 6, 2 * cb, 3, 1, 1, 0, 1, CONV2D_ALGO_WINOGRAD, CONV2D_F32});
         snprintf(name, sizeof name, "winograd ic%d oc%d 3x3 need_dx 0", 3 * cb, cb);
-        fd_case(name, (conv2d_config){3, 3 * cb, 3, 3, cb, 3, 1, 1, 0, 0, CONV2D_ALGO_WINOGRAD});
+        fd_case(name, (conv2d_config){3, 3 * cb, 3, 3, cb, 3, 1, 1, 0, 0, CONV2D_ALGO_WINOGRAD, CONV2D_F32});
         /* The CIFAR ResNet shapes, Winograd against oneDNN (both float32). */
         winograd_vs_direct(4, 16, 32, 32, 16);
         winograd_vs_direct(3, 32, 16, 16, 32);

@@ -72,7 +72,7 @@ static void run_case(const char *file, const char *arch, int cifar_stem, int cin
     tensor_table_init(&params);
     tensor_table_init(&buffers);
     resnet *r = NULL;
-    resnet_config cfg = {arch, cifar_stem, cin, size, size, 4, 1, NULL};
+    resnet_config cfg = {arch, cifar_stem, cin, size, size, 4, 1, NULL, NNCLR_PRECISION_F32};
     if (!check_true("create", resnet_create(&r, &cfg, &params, &buffers) == NNCLR_OK)) {
         printf("   %s\n", nnclr_last_error());
         fx_free(&fx);
@@ -215,10 +215,10 @@ int main(void) {
     grad_floor = 0.0;
 
     printf("%d checks used the relaxed bound (2 x, ResNet-50: 4 x, the float32 PyTorch error)\n", n_relaxed);
-    bad_config("input smaller than 16x16", (resnet_config){"resnet20", 0, 3, 15, 32, 4, 1, NULL});
-    bad_config("zero batch", (resnet_config){"resnet20", 0, 3, 32, 32, 0, 1, NULL});
-    bad_config("unknown architecture", (resnet_config){"resnet19", 0, 3, 32, 32, 4, 1, NULL});
-    bad_config("2 input channels", (resnet_config){"resnet18", 1, 2, 32, 32, 4, 1, NULL});
-    bad_config("NULL architecture", (resnet_config){NULL, 0, 3, 32, 32, 4, 1, NULL});
+    bad_config("input smaller than 16x16", (resnet_config){"resnet20", 0, 3, 15, 32, 4, 1, NULL, NNCLR_PRECISION_F32});
+    bad_config("zero batch", (resnet_config){"resnet20", 0, 3, 32, 32, 0, 1, NULL, NNCLR_PRECISION_F32});
+    bad_config("unknown architecture", (resnet_config){"resnet19", 0, 3, 32, 32, 4, 1, NULL, NNCLR_PRECISION_F32});
+    bad_config("2 input channels", (resnet_config){"resnet18", 1, 2, 32, 32, 4, 1, NULL, NNCLR_PRECISION_F32});
+    bad_config("NULL architecture", (resnet_config){NULL, 0, 3, 32, 32, 4, 1, NULL, NNCLR_PRECISION_F32});
     return test_summary();
 }

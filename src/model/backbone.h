@@ -27,6 +27,7 @@ typedef struct {
     int batch;              /* images per forward (fixed) */
     int nslots;             /* forwards whose activations are kept for backward (2 views: 2) */
     const nnclr_dist *dist; /* NULL or one rank: local batch norm; else synchronised */
+    int precision;          /* nnclr_precision of the convolutions */
 } backbone_config;
 
 typedef struct {

@@ -51,6 +51,8 @@ static nnclr_status check_config(const nnclr_config *c) {
         return nnclr_fail(NNCLR_ERR_ARG, "top-k %d must be in [1, support set size %d]", c->topk, c->queue_size);
     if (!(c->temperature > 0) || !isfinite(c->temperature))
         return nnclr_fail(NNCLR_ERR_ARG, "temperature must be > 0, got %g", c->temperature);
+    if (c->precision != NNCLR_PRECISION_F32 && c->precision != NNCLR_PRECISION_BF16)
+        return nnclr_fail(NNCLR_ERR_ARG, "unknown precision %d", (int)c->precision);
     if (!(c->base_lr >= 0) || !isfinite(c->base_lr)) return nnclr_fail(NNCLR_ERR_ARG, "learning rate must be >= 0");
     if (!(c->weight_decay >= 0)) return nnclr_fail(NNCLR_ERR_ARG, "weight decay must be >= 0");
     if (!(c->momentum >= 0 && c->momentum < 1)) return nnclr_fail(NNCLR_ERR_ARG, "momentum must be in [0, 1)");
@@ -136,7 +138,8 @@ nnclr_status nnclr_model_create(nnclr_model **out, const nnclr_config *cfg) {
     m->rank = dist_rank(cfg->dist);
     int n = cfg->batch / m->world, D = cfg->proj_dim;
     m->n = n;
-    backbone_config bc = {cfg->arch, cfg->cifar_stem, cfg->in_channels, cfg->height, cfg->width, n, 2, cfg->dist};
+    backbone_config bc = {cfg->arch, cfg->cifar_stem, cfg->in_channels, cfg->height, cfg->width, n, 2, cfg->dist,
+                          cfg->precision};
     if ((s = backbone_create(&m->backbone, &bc, &m->params, &m->buffers))) goto fail;
     m->feat_dim = backbone_feature_dim(m->backbone);
     heads_config hc = {m->feat_dim, cfg->proj_hidden, cfg->proj_dim, cfg->pred_hidden, cfg->use_predictor,

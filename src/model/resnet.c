@@ -58,6 +58,8 @@ struct resnet {
     size_t slot_floats; /* arena floats per slot */
     float *arena;       /* (nslots, slot_floats) */
     float *scratch[4];  /* gradient scratch, each max_act floats */
+    void *conv_ws;      /* bf16: the convolutions' shared workspace (they run one at a time) */
+    size_t conv_ws_bytes;
     size_t max_act;
     double flops;
 };
@@ -76,7 +78,8 @@ static nnclr_status conv_bn_make(conv_bn *u, resnet *r, const char *prefix, cons
     u->k = k;
     u->ih = ih;
     u->iw = iw;
-    conv2d_config cc = {r->n, ic, ih, iw, oc, k, stride, pad, first, !first, CONV2D_ALGO_AUTO};
+    conv2d_config cc = {r->n, ic, ih, iw, oc, k, stride, pad, first, !first, CONV2D_ALGO_AUTO,
+                        r->cfg.precision == NNCLR_PRECISION_BF16 ? CONV2D_BF16 : CONV2D_F32};
     NNCLR_TRY(conv2d_create(&u->conv, &cc));
     conv2d_out_hw(u->conv, &u->oh, &u->ow);
     NNCLR_TRY(batchnorm_create_dist(&u->bn, r->n, oc, u->oh, u->ow, fuse_relu, r->cfg.dist));
@@ -109,6 +112,20 @@ static void conv_bn_free(conv_bn *u) {
     conv2d_free(u->conv);
     batchnorm_free(u->bn);
 }
+
+/* Applies f to every conv-BN unit in forward order. */
+#define FOR_EACH_UNIT(r, u, body)                                              \
+    do {                                                                       \
+        conv_bn *u = &(r)->stem;                                               \
+        body;                                                                  \
+        for (int bi_ = 0; bi_ < (r)->nblocks; bi_++) {                         \
+            block *b_ = &(r)->blocks[bi_];                                     \
+            for (int ui_ = 0; ui_ < b_->nunits + b_->has_ds; ui_++) {          \
+                u = ui_ < b_->nunits ? &b_->u[ui_] : &b_->ds;                  \
+                body;                                                          \
+            }                                                                  \
+        }                                                                      \
+    } while (0)
 
 /* Stages per architecture: blocks per stage, widths, bottleneck or not. */
 typedef struct {
@@ -231,6 +248,15 @@ nnclr_status resnet_create(resnet **out, const resnet_config *cfg, tensor_table 
         r->scratch[i] = nnclr_calloc(r->max_act, sizeof(float));
         if (!r->scratch[i]) { s = NNCLR_ERR_NOMEM; goto fail; }
     }
+    FOR_EACH_UNIT(r, u, {
+        size_t b = conv2d_workspace_size(u->conv);
+        if (b > r->conv_ws_bytes) r->conv_ws_bytes = b;
+    });
+    if (r->conv_ws_bytes) {
+        r->conv_ws = nnclr_malloc(r->conv_ws_bytes);
+        if (!r->conv_ws) { s = NNCLR_ERR_NOMEM; goto fail; }
+        FOR_EACH_UNIT(r, u, { conv2d_set_workspace(u->conv, r->conv_ws); });
+    }
     *out = r;
     return NNCLR_OK;
 fail:
@@ -249,30 +275,18 @@ void resnet_free(resnet *r) {
     free(r->blocks);
     free(r->arena);
     for (int i = 0; i < 4; i++) free(r->scratch[i]);
+    free(r->conv_ws);
     free(r);
 }
 
 int resnet_feature_dim(const resnet *r) { return r->feat_dim; }
 
 size_t resnet_memory_bytes(const resnet *r) {
-    return ((size_t)r->cfg.nslots * r->slot_floats + 4 * r->max_act) * sizeof(float);
+    return ((size_t)r->cfg.nslots * r->slot_floats + 4 * r->max_act) * sizeof(float) + r->conv_ws_bytes;
 }
 
 double resnet_forward_flops(const resnet *r) { return r->flops; }
 
-/* Applies f to every conv-BN unit in forward order. */
-#define FOR_EACH_UNIT(r, u, body)                                              \
-    do {                                                                       \
-        conv_bn *u = &(r)->stem;                                               \
-        body;                                                                  \
-        for (int bi_ = 0; bi_ < (r)->nblocks; bi_++) {                         \
-            block *b_ = &(r)->blocks[bi_];                                     \
-            for (int ui_ = 0; ui_ < b_->nunits + b_->has_ds; ui_++) {          \
-                u = ui_ < b_->nunits ? &b_->u[ui_] : &b_->ds;                  \
-                body;                                                          \
-            }                                                                  \
-        }                                                                      \
-    } while (0)
 
 void resnet_init(resnet *r, float *params, float *buffers, rng_state *rng) {
     FOR_EACH_UNIT(r, u, {
@@ -414,7 +428,8 @@ static const char *rb_arch_name(int i) {
     return i >= 0 && i < (int)(sizeof ARCHS / sizeof ARCHS[0]) ? ARCHS[i].name : NULL;
 }
 static nnclr_status rb_create(void **impl, const backbone_config *c, tensor_table *params, tensor_table *buffers) {
-    resnet_config rc = {c->arch, c->cifar_stem, c->in_channels, c->height, c->width, c->batch, c->nslots, c->dist};
+    resnet_config rc = {c->arch, c->cifar_stem, c->in_channels, c->height, c->width, c->batch, c->nslots, c->dist,
+                        c->precision};
     return resnet_create((resnet **)impl, &rc, params, buffers);
 }
 static void rb_free(void *impl) { resnet_free(impl); }

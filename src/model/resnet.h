@@ -23,6 +23,7 @@ typedef struct {
     int batch;         /* images per forward (fixed: primitives are made for it) */
     int nslots;        /* forwards whose activations are kept for backward (2 views: 2) */
     const nnclr_dist *dist; /* NULL or one rank: local BN; else synchronised BN over the group */
+    int precision;     /* nnclr_precision of the convolutions (the stem's stays float32) */
 } resnet_config;
 
 typedef struct resnet resnet;

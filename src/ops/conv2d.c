@@ -47,6 +47,13 @@ struct conv2d {
     /* Non-NULL: forward and backward data run there, and backward weights too unless bwd_w
      * was made (winograd_weights_preferred); no other oneDNN objects are made. */
     winograd *wino;
+    /* bf16 (precision CONV2D_BF16): x and dy are converted into bf16 copies in the caller's
+     * workspace (xb at its start, dyb after it) before every pass that reads them. */
+    int bf16;
+    size_t xb_bytes, dyb_bytes;
+    void *ws;
+    dnnl_memory_t xb, dyb;
+    dnnl_primitive_t x_to_b, dy_to_b;
 };
 
 /* xpad: (N, 3, H, W) <- x: (N, 1, H, W), channels 1 and 2 stay zero. */
@@ -136,6 +143,26 @@ static nnclr_status conv2d_check_config(const conv2d_config *g) {
         return nnclr_fail(NNCLR_ERR_ARG, "conv2d: src_plain and need_dx must be 0 or 1");
     if (g->algo < CONV2D_ALGO_AUTO || g->algo > CONV2D_ALGO_WINOGRAD)
         return nnclr_fail(NNCLR_ERR_ARG, "conv2d: unknown algorithm %d", g->algo);
+    if (g->precision != CONV2D_F32 && g->precision != CONV2D_BF16)
+        return nnclr_fail(NNCLR_ERR_ARG, "conv2d: unknown precision %d", g->precision);
+    if (g->precision == CONV2D_BF16 && g->algo == CONV2D_ALGO_WINOGRAD)
+        return nnclr_fail(NNCLR_ERR_ARG, "conv2d: Winograd runs in float32 only, not with bf16");
+    return NNCLR_OK;
+}
+
+int conv2d_bf16_supported(void) {
+    return dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_bf16;
+}
+
+/* A pass of a bf16 convolution must run on a jit kernel: oneDNN's reference loops would make a
+ * step many times slower than float32, which is never what bf16 is asked for. */
+static nnclr_status check_bf16_impl(const_dnnl_primitive_desc_t pd, const char *pass) {
+    const char *name = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) != dnnl_success || !name)
+        return nnclr_fail(NNCLR_ERR_BACKEND, "conv2d: no implementation name for the bf16 %s", pass);
+    if (!strncmp(name, "ref", 3))
+        return nnclr_fail(NNCLR_ERR_ARG, "bf16 convolutions (%s) have no fast kernel on this CPU "
+                          "(oneDNN offers only %s); use --precision f32", pass, name);
     return NNCLR_OK;
 }
 
@@ -160,6 +187,7 @@ enum { WINO_NONE, WINO_ALL, WINO_NOT_WEIGHTS };
 static nnclr_status choose_winograd(const conv2d_config *g, int *use) {
     int fits = g->k == 3 && g->stride == 1 && g->pad == 1 && !g->src_plain && winograd_supported(g->ic, g->oc);
     int algo = g->algo == CONV2D_ALGO_AUTO ? auto_algo() : g->algo;
+    if (g->precision == CONV2D_BF16) algo = CONV2D_ALGO_DIRECT; /* Winograd is float32 */
     if (algo == CONV2D_ALGO_WINOGRAD) *use = fits ? WINO_ALL : WINO_NONE;
     else if (algo == CONV2D_ALGO_AUTO && fits && winograd_preferred(g->ic, g->oc))
         *use = winograd_weights_preferred(g->ic, g->oc) ? WINO_ALL : WINO_NOT_WEIGHTS;
@@ -189,6 +217,12 @@ static nnclr_status conv2d_build(conv2d *c) {
 
     dnnl_memory_desc_t x_md, y_md, w_any, w_plain_md;
     c->ic_run = g->src_plain && g->ic == 1 ? 3 : g->ic;
+    /* The network-input convolution stays float32: its plain 3-channel source has no bf16
+     * backward-weights kernel worth having, and it is a small share of the step. */
+    c->bf16 = g->precision == CONV2D_BF16 && !g->src_plain;
+    if (g->precision == CONV2D_BF16 && !conv2d_bf16_supported())
+        return nnclr_fail(NNCLR_ERR_ARG, "bf16 needs a CPU with AVX512-BF16 or AMX, which this one lacks; "
+                          "use --precision f32");
     dnnl_dims_t x_dims = {g->n, c->ic_run, g->ih, g->iw}, y_dims = {g->n, g->oc, c->oh, c->ow};
     dnnl_dims_t w_dims = {g->oc, c->ic_run, g->k, g->k};
     dnnl_dims_t strides = {g->stride, g->stride}, pads = {g->pad, g->pad};
@@ -197,22 +231,40 @@ static nnclr_status conv2d_build(conv2d *c) {
     DNN_TRY(dnnl_memory_desc_init_by_tag(&y_md, 4, y_dims, dnnl_f32, dnn_block_tag()));
     DNN_TRY(dnnl_memory_desc_init_by_tag(&w_any, 4, w_dims, dnnl_f32, dnnl_format_tag_any));
     DNN_TRY(dnnl_memory_desc_init_by_tag(&w_plain_md, 4, w_dims, dnnl_f32, dnnl_oihw));
+    /* bf16: the convolutions read bf16 copies of x, dy and the weights and write float32 y, dx
+     * and dw (float32 accumulation inside oneDNN's kernels). Otherwise these equal the above. */
+    dnnl_memory_desc_t xc_md = x_md, yc_md = y_md, wc_any = w_any;
+    if (c->bf16) {
+        DNN_TRY(dnnl_memory_desc_init_by_tag(&xc_md, 4, x_dims, dnnl_bf16, dnn_block_tag()));
+        DNN_TRY(dnnl_memory_desc_init_by_tag(&yc_md, 4, y_dims, dnnl_bf16, dnn_block_tag()));
+        DNN_TRY(dnnl_memory_desc_init_by_tag(&wc_any, 4, w_dims, dnnl_bf16, dnnl_format_tag_any));
+    }
 
     /* Forward (training, so it can serve as the hint of the backward passes). */
     dnnl_convolution_desc_t d;
     DNN_TRY(dnnl_convolution_forward_desc_init(&d, dnnl_forward_training, dnnl_convolution_direct,
-                                               &x_md, &w_any, NULL, &y_md, strides, pads, pads));
+                                               &xc_md, &wc_any, NULL, &y_md, strides, pads, pads));
     NNCLR_TRY(dnn_check(dnnl_primitive_desc_create(&c->fwd_pd, &d, NULL, c->engine, NULL),
                         "creating the conv2d forward primitive descriptor"));
     const dnnl_memory_desc_t *w_fwd_md = pd_md(c->fwd_pd, dnnl_query_weights_md);
+    if (c->bf16) NNCLR_TRY(check_bf16_impl(c->fwd_pd, "forward"));
     if (!c->wino) NNCLR_TRY(prim_create(&c->fwd, c->fwd_pd, "creating the conv2d forward primitive"));
 
     /* Backward weights: the gradient goes into a blocked buffer of oneDNN's choosing. */
-    DNN_TRY(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &x_md, &w_any,
-                                                        NULL, &y_md, strides, pads, pads));
+    DNN_TRY(dnnl_convolution_backward_weights_desc_init(&d, dnnl_convolution_direct, &xc_md, &w_any,
+                                                        NULL, &yc_md, strides, pads, pads));
     NNCLR_TRY(dnn_check(dnnl_primitive_desc_create(&c->bwd_w_pd, &d, NULL, c->engine, c->fwd_pd),
                         "creating the conv2d backward-weights primitive descriptor"));
+    if (c->bf16) NNCLR_TRY(check_bf16_impl(c->bwd_w_pd, "backward weights"));
     NNCLR_TRY(prim_create(&c->bwd_w, c->bwd_w_pd, "creating the conv2d backward-weights primitive"));
+    if (c->bf16) {
+        c->xb_bytes = (dnnl_memory_desc_get_size(&xc_md) + 63) / 64 * 64;
+        c->dyb_bytes = dnnl_memory_desc_get_size(&yc_md);
+        NNCLR_TRY(mem_create(&c->xb, &xc_md, c->engine, DNNL_MEMORY_NONE));
+        NNCLR_TRY(mem_create(&c->dyb, &yc_md, c->engine, DNNL_MEMORY_NONE));
+        NNCLR_TRY(reorder_create(&c->x_to_b, &x_md, &xc_md, c->engine, 0));
+        NNCLR_TRY(reorder_create(&c->dy_to_b, &y_md, &yc_md, c->engine, 0));
+    }
     const dnnl_memory_desc_t *dw_md = pd_md(c->bwd_w_pd, dnnl_query_diff_weights_md);
 
     NNCLR_TRY(mem_create(&c->x, &x_md, c->engine, DNNL_MEMORY_NONE));
@@ -226,10 +278,11 @@ static nnclr_status conv2d_build(conv2d *c) {
     /* Backward data, only when some caller will ask for dx. */
     const dnnl_memory_desc_t *w_bwd_md = NULL;
     if (g->need_dx) {
-        DNN_TRY(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &x_md, &w_any,
-                                                         &y_md, strides, pads, pads));
+        DNN_TRY(dnnl_convolution_backward_data_desc_init(&d, dnnl_convolution_direct, &x_md, &wc_any,
+                                                         &yc_md, strides, pads, pads));
         NNCLR_TRY(dnn_check(dnnl_primitive_desc_create(&c->bwd_data_pd, &d, NULL, c->engine, c->fwd_pd),
                             "creating the conv2d backward-data primitive descriptor"));
+        if (c->bf16) NNCLR_TRY(check_bf16_impl(c->bwd_data_pd, "backward data"));
         NNCLR_TRY(prim_create(&c->bwd_data, c->bwd_data_pd, "creating the conv2d backward-data primitive"));
         w_bwd_md = pd_md(c->bwd_data_pd, dnnl_query_weights_md);
         NNCLR_TRY(mem_create(&c->dx, &x_md, c->engine, DNNL_MEMORY_NONE));
@@ -270,13 +323,15 @@ nnclr_status conv2d_create(conv2d **out, const conv2d_config *cfg) {
 
 void conv2d_free(conv2d *c) {
     if (!c) return;
-    dnnl_primitive_t prims[] = {c->fwd, c->bwd_data, c->bwd_w, c->w_to_fwd, c->w_to_bwd, c->dw_to_plain};
+    dnnl_primitive_t prims[] = {c->fwd, c->bwd_data, c->bwd_w, c->w_to_fwd, c->w_to_bwd, c->dw_to_plain,
+                                c->x_to_b, c->dy_to_b};
     for (size_t i = 0; i < sizeof prims / sizeof prims[0]; i++)
         if (prims[i]) dnnl_primitive_destroy(prims[i]);
     dnnl_primitive_desc_t pds[] = {c->fwd_pd, c->bwd_data_pd, c->bwd_w_pd};
     for (size_t i = 0; i < sizeof pds / sizeof pds[0]; i++)
         if (pds[i]) dnnl_primitive_desc_destroy(pds[i]);
-    dnnl_memory_t mems[] = {c->x, c->y, c->dx, c->dy, c->w_plain, c->dw_plain, c->w_fwd, c->w_bwd, c->dw_blk};
+    dnnl_memory_t mems[] = {c->x, c->y, c->dx, c->dy, c->w_plain, c->dw_plain, c->w_fwd, c->w_bwd, c->dw_blk,
+                            c->xb, c->dyb};
     for (size_t i = 0; i < sizeof mems / sizeof mems[0]; i++)
         if (mems[i]) dnnl_memory_destroy(mems[i]);
     free(c->w_fwd_buf);
@@ -305,7 +360,20 @@ const char *conv2d_impl_name(const conv2d *c, int pass) {
     return name;
 }
 
+size_t conv2d_workspace_size(const conv2d *c) { return c->bf16 ? c->xb_bytes + c->dyb_bytes : 0; }
+
+void conv2d_set_workspace(conv2d *c, void *ws) { c->ws = ws; }
+
 /* ---- compute */
+
+/* bf16: converts the float32 x (already in c->x) into the workspace's bf16 copy. */
+static nnclr_status to_bf16(conv2d *c, dnnl_primitive_t reorder, dnnl_memory_t from, dnnl_memory_t to,
+                            size_t offset, const char *what) {
+    if (!c->ws) return nnclr_fail(NNCLR_ERR_ARG, "conv2d: a bf16 convolution needs conv2d_set_workspace");
+    NNCLR_TRY(mem_point(to, (char *)c->ws + offset));
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}};
+    return prim_run(c, reorder, 2, args, what);
+}
 
 nnclr_status conv2d_prepare(conv2d *c, const float *w) {
     if (c->wino) {
@@ -338,7 +406,9 @@ nnclr_status conv2d_forward(conv2d *c, float *y, const float *x) {
     if (c->wino) return winograd_forward(c->wino, y, x);
     NNCLR_TRY(mem_point(c->x, x));
     NNCLR_TRY(mem_point(c->y, y));
-    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->x}, {DNNL_ARG_WEIGHTS, c->w_fwd}, {DNNL_ARG_DST, c->y}};
+    if (c->bf16) NNCLR_TRY(to_bf16(c, c->x_to_b, c->x, c->xb, 0, "converting conv2d input to bf16"));
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->bf16 ? c->xb : c->x}, {DNNL_ARG_WEIGHTS, c->w_fwd},
+                               {DNNL_ARG_DST, c->y}};
     return prim_run(c, c->fwd, 3, args, "conv2d forward");
 }
 
@@ -353,9 +423,12 @@ nnclr_status conv2d_backward(conv2d *c, float *dx, float *dw, const float *dy, c
         dx = NULL; /* done; the weight gradient follows on oneDNN */
     }
     NNCLR_TRY(mem_point(c->dy, dy));
+    if (c->bf16)
+        NNCLR_TRY(to_bf16(c, c->dy_to_b, c->dy, c->dyb, c->xb_bytes, "converting the conv2d gradient to bf16"));
+    dnnl_memory_t dy_run = c->bf16 ? c->dyb : c->dy;
     if (dx) {
         NNCLR_TRY(mem_point(c->dx, dx));
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, c->dy},
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_DIFF_DST, dy_run},
                                    {DNNL_ARG_WEIGHTS, c->w_bwd ? c->w_bwd : c->w_fwd},
                                    {DNNL_ARG_DIFF_SRC, c->dx}};
         NNCLR_TRY(prim_run(c, c->bwd_data, 3, args, "conv2d backward data"));
@@ -367,7 +440,9 @@ nnclr_status conv2d_backward(conv2d *c, float *dx, float *dw, const float *dy, c
             x = c->xpad;
         }
         NNCLR_TRY(mem_point(c->x, x));
-        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->x}, {DNNL_ARG_DIFF_DST, c->dy},
+        /* the bf16 copy of the forward is gone (other layers used the workspace since) */
+        if (c->bf16) NNCLR_TRY(to_bf16(c, c->x_to_b, c->x, c->xb, 0, "converting conv2d input to bf16"));
+        dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, c->bf16 ? c->xb : c->x}, {DNNL_ARG_DIFF_DST, dy_run},
                                    {DNNL_ARG_DIFF_WEIGHTS, c->dw_blk}};
         NNCLR_TRY(prim_run(c, c->bwd_w, 3, args, "conv2d backward weights"));
         float *dst = dw;

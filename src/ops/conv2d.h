@@ -18,7 +18,18 @@ typedef struct {
     int src_plain;       /* 1: x is plain NCHW (network input), 0: nChw{B}c */
     int need_dx;         /* 0: no gradient w.r.t. x is ever asked (first layer) */
     int algo;            /* CONV2D_ALGO_*; 0 (auto) when left out of an initialiser */
+    int precision;       /* CONV2D_F32 (0) or CONV2D_BF16 */
 } conv2d_config;
+
+/* F32: float32 throughout. BF16: oneDNN's bf16 kernels read bf16 copies of x, dy and the
+ * weights (rounded to nearest even) and write float32 y, dx and dw, accumulating in float32;
+ * the caller's buffers stay float32. Winograd is float32 only (BF16 implies oneDNN's direct
+ * kernels), and the network-input convolution (src_plain) stays float32. Needs a CPU oneDNN
+ * runs bf16 on natively (AVX512-BF16 or AMX: conv2d_bf16_supported); elsewhere, or when
+ * oneDNN would fall back to a reference loop, conv2d_create fails with
+ * NNCLR_ERR_ARG. A BF16 conv needs conv2d_set_workspace before it runs. */
+enum { CONV2D_F32 = 0, CONV2D_BF16 = 1 };
+int conv2d_bf16_supported(void);
 
 /* AUTO: Winograd (ops/winograd.h) for 3x3 / stride 1 / pad 1 convolutions of blocked input
  * where winograd_preferred says so (AVX2 + FMA, channel counts multiples of the activation
@@ -37,6 +48,11 @@ nnclr_status conv2d_create(conv2d **out, const conv2d_config *cfg);
 void conv2d_free(conv2d *c);
 /* Output spatial size: (ih + 2 pad - k) / stride + 1. */
 void conv2d_out_hw(const conv2d *c, int *oh, int *ow);
+
+/* Bytes of scratch a call needs (0 for float32), and the buffer to use: the caller owns it
+ * (one buffer of the largest size may serve all convs that never run at the same time). */
+size_t conv2d_workspace_size(const conv2d *c);
+void conv2d_set_workspace(conv2d *c, void *ws);
 
 /* w: (OC, IC, K, K) plain. Copies/reorders w for the following calls. */
 nnclr_status conv2d_prepare(conv2d *c, const float *w);

@@ -124,6 +124,7 @@ nnclr_status nnclr_model_load(nnclr_model **out, const char *path, int batch, nn
         make_model_config(&rc, &aug, 1, &mc);
         if (mc.queue_size < batch) mc.queue_size = batch;
         mc.nn_start_steps = mc.nn_ramp_steps = 0; /* eval only: no schedule */
+        mc.precision = NNCLR_PRECISION_F32;        /* features in float32, on any CPU */
         s = nnclr_model_create(&m, &mc);
         if (!s) s = model_state_load(m, ck, 1);
     }

@@ -169,6 +169,7 @@ nnclr_status make_model_config(const nnclr_train_config *o, const augment_config
     c->nn_ramp_steps = llround((o->nn_start + o->nn_ramp) * (double)steps_per_epoch) - c->nn_start_steps;
     c->nn_prob_start = o->nn_prob_start;
     c->support_start_empty = o->support_start && !strcmp(o->support_start, "empty");
+    c->precision = o->precision && !strcmp(o->precision, "bf16") ? NNCLR_PRECISION_BF16 : NNCLR_PRECISION_F32;
     c->temperature = o->temperature;
     c->optimizer = !strcmp(o->optimizer, "sgd") ? NNCLR_OPT_SGD : NNCLR_OPT_LARS;
     c->base_lr = o->lr;

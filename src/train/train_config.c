@@ -51,6 +51,7 @@ static nnclr_config_key KEYS[] = {
     {"momentum", NNCLR_KEY_FLOAT, O(momentum), "momentum", 0, 0.9999, NULL},
     {"lars-eta", NNCLR_KEY_FLOAT, O(lars_eta), "LARS trust coefficient", 0, 1, NULL},
     {"warmup-epochs", NNCLR_KEY_INT, O(warmup_epochs), "linear warm-up epochs before the cosine decay", 0, 100000, NULL},
+    {"precision", NNCLR_KEY_STR, O(precision), "backbone convolutions: f32, or bf16 multiplies with float32 accumulation and master weights (CPUs with AVX512-BF16 or AMX)", NOR, "f32|bf16"},
     {"threads", NNCLR_KEY_INT, O(threads), "compute threads (0: all cores)", 0, 1024, NULL},
     {"seed", NNCLR_KEY_U64, O(seed), "random seed", NOR, NULL},
     {"run-dir", NNCLR_KEY_STR, O(run_dir), "run directory: config, metrics log, checkpoints", NOR, NULL},
@@ -93,6 +94,7 @@ nnclr_status nnclr_train_config_preset(nnclr_train_config *o, const char *preset
     o->val_fraction = 0;
     o->positive = "nn";
     o->support_start = "random";
+    o->precision = "f32";
     o->predictor = 1;
     o->topk = 1;
     o->temperature = 0.1;
