@@ -594,6 +594,18 @@ static void test_help(void) {
         if (!check_true(what, code == 2 && strstr(err, env_cases[i][0]))) printf("  stderr: %s", err);
         free(err);
     }
+    /* bf16 where oneDNN has no bf16 kernels (this CPU's ISA capped below AVX512-BF16, or a CPU
+     * without it): refused in one line, nothing written; an unknown precision likewise. */
+    setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE", 1);
+    int code = run("bf16_refused", "train --precision bf16 --epochs 1 --run-dir %s", bad_dir);
+    unsetenv("ONEDNN_MAX_CPU_ISA");
+    out = output("bf16_refused", "err");
+    char *nl = strchr(out, '\n');
+    if (!check_true("--precision bf16 on a CPU without bf16 kernels: exit 2, one line naming bf16 and the way out",
+                    code == 2 && nl && nl[1] == 0 && strstr(out, "bf16") && strstr(out, "--precision f32")))
+        printf("  stderr: %s", out);
+    free(out);
+    check_exit("--precision fp16", run("prec_bad", "train --precision fp16 --epochs 1 --run-dir %s", bad_dir), 2);
     check_true("usage errors leave no run directory", !exists(bad_dir));
     check_exit("unknown command", run("unknown_cmd", "frobnicate --epochs 1"), 2);
     out = output("unknown_cmd", "err");
