@@ -81,8 +81,8 @@ int main(int argc, char **argv) {
     double stats[2] = {comm / iters, sum / iters};
     dist_allreduce_sum_d(d, stats, 2);
     if (nnclr_dist_rank(d) == 0) {
-        printf("nnclr  step %-9s %dx%dx%d b%-4d Q%-6d threads %d  %.3f s (mean %.3f)  %.1f img/s  peak RSS %.0f MiB",
-               c.arch, c.in_channels, c.height, c.width, c.batch, c.queue_size, omp_get_max_threads(), best,
+        printf("%-10s step %-9s %dx%dx%d b%-4d Q%-6d threads %d  %.3f s (mean %.3f)  %.1f img/s  peak RSS %.0f MiB",
+               c.precision == NNCLR_PRECISION_BF16 ? "nnclr-bf16" : "nnclr", c.arch, c.in_channels, c.height, c.width, c.batch, c.queue_size, omp_get_max_threads(), best,
                sum / iters, c.batch / best, ru.ru_maxrss / 1024.0);
         if (world > 1)
             printf("  ranks %d%s  in MPI %.3f s/step (%.1f%% of the step)", world,

@@ -5,6 +5,7 @@ top-1 NN from a queue, symmetric InfoNCE, LARS, queue push), 2 threads, best of 
 
     /usr/bin/python3 bench/bench_step_torch.py ARCH CHANNELS SIZE BATCH QUEUE [ITERS] [cifar|imagenet]
 """
+import contextlib
 import os
 import resource
 import sys
@@ -54,6 +55,13 @@ def nnclr_loss(nn_, p, tau):
     return F.cross_entropy(logits, torch.arange(p.shape[0]))
 
 
+def amp():
+    # TORCH_PRECISION=bf16: PyTorch's own mixed precision on CPU (autocast to bfloat16)
+    if os.environ.get("TORCH_PRECISION") == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def main():
     arch, c, size, batch, qsize = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
     iters = int(sys.argv[6]) if len(sys.argv) > 6 else 5
@@ -81,8 +89,10 @@ def main():
         best, total = 1e30, 0.0
         for it in range(iters + 1):
             t0 = time.perf_counter()
-            z1, z2 = proj(backbone(x1)), proj(backbone(x2))
-            p1, p2 = pred(z1), pred(z2)
+            with amp():
+                z1, z2 = proj(backbone(x1)), proj(backbone(x2))
+                p1, p2 = pred(z1), pred(z2)
+            z1, z2, p1, p2 = z1.float(), z2.float(), p1.float(), p2.float()
             with torch.no_grad():
                 zn1, zn2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
                 nn1 = queue[(zn1 @ queue.T).argmax(dim=1)]
@@ -103,8 +113,9 @@ def main():
         results.append((best, total / iters, fmt))
     best, mean, fmt = min(results)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print("torch  step %-9s %dx%dx%d b%-4d Q%-6d threads %d  %.3f s (mean %.3f)  %.1f img/s  (%s; other format %.3f s)  "
-          "peak RSS %.0f MiB" % (arch, c, size, size, batch, qsize, torch.get_num_threads(), best, mean, batch / best, fmt,
+    tag = "torch" if os.environ.get("TORCH_PRECISION") != "bf16" else "torch-bf16"
+    print("%-10s step %-9s %dx%dx%d b%-4d Q%-6d threads %d  %.3f s (mean %.3f)  %.1f img/s  (%s; other format %.3f s)  "
+          "peak RSS %.0f MiB" % (tag, arch, c, size, size, batch, qsize, torch.get_num_threads(), best, mean, batch / best, fmt,
                                 max(r[0] for r in results), rss))
 
 
