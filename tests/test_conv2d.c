@@ -383,8 +383,6 @@ static void auto_choice(void) {
         printf("note: no Winograd kernels on this CPU, the default choice is not checked\n");
         return;
     }
-    __builtin_cpu_init();
-    const int wide = dnn_cblock() == 16 && __builtin_cpu_supports("avx512f");
     conv2d *a = NULL, *b = NULL, *d = NULL;
     conv2d_create(&a, &(conv2d_config){2, 16, 8, 8, 16, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, CONV2D_F32});
     conv2d_create(&b, &(conv2d_config){2, 32, 8, 8, 32, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, CONV2D_F32});
@@ -393,12 +391,17 @@ static void auto_choice(void) {
     expect_impl("16 channels", a, 1, "winograd_4x3");
     expect_impl("16 channels", a, 2, "winograd_4x3");
     for (int p = 0; p < 3; p++) expect_impl("32 channels", b, p, "winograd_4x3");
-    for (int p = 0; p < 3; p++) expect_impl("128 channels", d, p, "winograd_2x3");
+    for (int p = 0; p < 3; p++) expect_impl("128 channels", d, p, "winograd_4x3");
     conv2d *e = NULL;
     conv2d_create(&e, &(conv2d_config){2, 64, 4, 4, 48, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, CONV2D_F32});
-    expect_impl("64 -> 48 channels", e, 0, "winograd_2x3");
-    expect_impl("64 -> 48 channels", e, 2, wide ? "jit" : "winograd_2x3");
+    expect_impl("64 -> 48 channels", e, 0, "winograd_4x3");
+    expect_impl("64 -> 48 channels", e, 2, "winograd_4x3");
     conv2d_free(e);
+    /* 512 channels: few tiles per weight matrix, oneDNN's direct kernels are faster */
+    conv2d *f = NULL;
+    conv2d_create(&f, &(conv2d_config){2, 512, 4, 4, 512, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, CONV2D_F32});
+    for (int p = 0; p < 3; p++) expect_impl("512 channels", f, p, "jit");
+    conv2d_free(f);
     conv2d_free(a);
     conv2d_free(b);
     conv2d_free(d);

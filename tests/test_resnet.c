@@ -16,6 +16,14 @@
  * own float32 run does, and is never worse than twice PyTorch's float32 error elsewhere (four
  * times for ResNet-50 at 64x64, see main). The inputs are chosen by the generator to keep
  * every ReLU input as far from zero as 40 candidate batches allow.
+ * ctest runs this on oneDNN's direct kernels (NNCLR_CONV_ALGO=direct, test_resnet) for the
+ * bounds above, and once more on the automatic choice, Winograd F(4x4, 3x3) for every 3x3
+ * stride-1 layer of 16 to 256 channels (NNCLR_TEST_PARITY=winograd, test_resnet_winograd).
+ * There gradients get a floor of 0.05: F(4x4)'s per-layer error is ~1e-6 relative
+ * (tests/test_conv2d_numerics.c), but batch norm over a batch of 4 divides by each channel's
+ * batch spread at every layer, so through ResNet-18 the gradients drift up to ~2 % from float64
+ * (features stay within 1e-4); a wiring error gives O(1) differences, and bf16 training, which
+ * the field uses routinely, perturbs every layer by ~2e-3, a thousand times more.
  * Plus: bad configurations return NNCLR_ERR_ARG with a message. */
 #include <math.h>
 #include <stdint.h>
@@ -199,6 +207,12 @@ static void bad_config(const char *what, resnet_config cfg) {
 }
 
 int main(void) {
+    const char *parity = getenv("NNCLR_TEST_PARITY");
+    int wino = parity && !strcmp(parity, "winograd");
+    if (wino) {
+        grad_floor = 0.05;
+        printf("Winograd parity: gradient bounds at least %.2f (see the top of this file)\n", grad_floor);
+    }
     run_case("resnet_resnet20_c3.bin", "resnet20", 0, 3, 32);
     run_case("resnet_resnet20_c1_28.bin", "resnet20", 0, 1, 28);
     run_case("resnet_resnet18_cifar.bin", "resnet18", 1, 3, 32);
@@ -212,7 +226,7 @@ int main(void) {
     grad_floor = 0.1;
     run_case("resnet_resnet50_in64.bin", "resnet50", 0, 3, 64);
     relax_factor = 2.0;
-    grad_floor = 0.0;
+    grad_floor = wino ? 0.05 : 0.0;
 
     printf("%d checks used the relaxed bound (2 x, ResNet-50: 4 x, the float32 PyTorch error)\n", n_relaxed);
     bad_config("input smaller than 16x16", (resnet_config){"resnet20", 0, 3, 15, 32, 4, 1, NULL, NNCLR_PRECISION_F32});

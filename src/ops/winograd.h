@@ -34,13 +34,17 @@ typedef struct winograd winograd;
  * multiples of the activation block (8 or 16, core/dnn.h) and >= 8, all sizes >= 1. */
 int winograd_supported(int c, int k);
 /* The output tile m (2 or 4) used for c input and k output channels: NNCLR_WINOGRAD_TILE ("2"
- * or "4") when set, else 4 up to 32 channels and 2 above. F(4x4) is 1.3-1.6x faster than
- * F(2x2) per pass (bench/bench_conv), but its ~10x larger rounding error grows with the
- * channel count: on ResNet-18 (64 to 512 channels) its gradients left the float32 PyTorch
- * tolerances of tests/test_resnet.c, on ResNet-20 (16 to 64) they stay within them. */
+ * or "4") when set, else 4. F(4x4) is 1.3-2x faster than F(2x2) per pass from 16 to 256
+ * channels (bench/bench_conv, AVX-512). Its rounding error is ~10x F(2x2)'s but ~1e-6 relative
+ * per layer up to 512 channels, three orders below bf16's (tests/test_conv2d_numerics.c); on
+ * ResNet-18 the gradients of a batch-4 network then leave the float32-PyTorch bounds of
+ * tests/test_resnet.c (up to ~2 % through its batch norms), which is why that parity test runs
+ * on the direct kernels and the Winograd path has its own bound (test_resnet_winograd). */
 int winograd_tile(int c, int k);
-/* 1 when Winograd is also the faster choice for forward and backward data: supported and c, k
- * >= 16 with F(4x4) tiles (>= 32 with F(2x2)). bench/bench_conv against oneDNN's direct
+/* 1 when Winograd is also the faster choice for forward and backward data: supported, c, k
+ * >= 16 with F(4x4) tiles (>= 32 with F(2x2)), and c, k <= 256: at 512 channels (ResNet-18/50's
+ * last stage, 4x4 to 7x7 maps) few tiles share each 512x512 transformed weight matrix, and
+ * oneDNN's direct forward / backward data were 2-3x faster (bench/bench_conv). bench/bench_conv against oneDNN's direct
  * kernels, batch 256, 2 threads, AVX-512: F(4x4) 1.5-1.6 / 1.3x at 16 channels (forward /
  * backward data), 1.5-2x at 32; F(2x2) 1.2-1.3x at 32, 1.6-1.9x at 64. */
 int winograd_preferred(int c, int k);
