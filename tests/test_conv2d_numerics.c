@@ -1,7 +1,8 @@
 /* test_conv2d_numerics.c - the convolutions that trade exactness for speed, against a float64
  * reference on the layer shapes of ResNet-18/50: the Winograd kernels on wide 3x3 layers (64 to
  * 512 channels; the tile is the process's, ctest runs this once per tile), and precision
- * CONV2D_BF16 (3x3 stride 1 and 2, 1x1 reduce / expand / downsample), each next to oneDNN's
+ * CONV2D_BF16 (3x3 stride 1 and 2, 1x1 reduce / expand / downsample; the 3x3 stride-1 ones that
+ * Winograd would take are forced onto oneDNN, where bf16 runs), each next to oneDNN's
  * float32 direct kernels on the same data for scale. The bf16 part is skipped on CPUs where
  * oneDNN has no bf16 kernels; there conv2d_create must refuse bf16 with NNCLR_ERR_ARG.
  *
@@ -25,6 +26,7 @@
 #include "core/status.h"
 #include "ops/conv2d.h"
 #include "ops/eltwise.h"
+#include "ops/winograd.h"
 #include "testlib.h"
 
 #define BF16_TOL 1e-2
@@ -170,6 +172,13 @@ int main(void) {
         printf("bf16: this CPU has no bf16 kernels (AVX512-BF16 / AMX), its cases skipped\n");
         return test_summary();
     }
+    if (dnn_cblock() != 16) {
+        /* oneDNN's bf16 kernels want 16-channel blocks; with 8 it offers only reference loops */
+        conv2d_config d16 = {2, 16, 6, 6, 16, 3, 1, 1, 0, 1, CONV2D_ALGO_DIRECT, CONV2D_BF16};
+        check_true("8-channel blocks: bf16 refused (no jit kernel)", conv2d_create(&c, &d16) == NNCLR_ERR_ARG && !c);
+        printf("bf16: 8-channel blocks, its cases skipped\n");
+        return test_summary();
+    }
     conv2d_config wino = small;
     wino.algo = CONV2D_ALGO_WINOGRAD;
     check_true("bf16 with a forced Winograd is refused", conv2d_create(&c, &wino) == NNCLR_ERR_ARG && !c);
@@ -181,12 +190,21 @@ int main(void) {
         check_true("bf16 leaves the plain-input stem in float32", conv2d_workspace_size(c) == 0);
     conv2d_free(c);
     c = NULL;
+    /* With bf16 the 3x3 stride-1 layers Winograd takes (16 to 256 channels) stay float32;
+     * CONV2D_ALGO_DIRECT puts them on oneDNN's bf16 kernels (as NNCLR_CONV_ALGO=direct does). */
+    conv2d_config w64 = {2, 64, 8, 8, 64, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, CONV2D_BF16};
+    if (!getenv("NNCLR_CONV_ALGO") && winograd_supported(64, 64) && conv2d_create(&c, &w64) == NNCLR_OK)
+        check_true("bf16 leaves a 64-channel 3x3 stride-1 layer on float32 Winograd", conv2d_workspace_size(c) == 0);
+    conv2d_free(c);
+    c = NULL;
     mode b = {"bf16", CONV2D_BF16, CONV2D_ALGO_AUTO, BF16_MIN, BF16_TOL};
-    layer_case("3x3 s1 64->64 8x8", (conv2d_config){4, 64, 8, 8, 64, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, 0}, b);
+    mode bd = {"bf16 (direct)", CONV2D_BF16, CONV2D_ALGO_DIRECT, BF16_MIN, BF16_TOL};
+    layer_case("3x3 s1 64->64 8x8", (conv2d_config){4, 64, 8, 8, 64, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, 0}, bd);
+    layer_case("3x3 s1 512->512 4x4", (conv2d_config){2, 512, 4, 4, 512, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, 0}, b);
     layer_case("3x3 s2 64->128 8x8", (conv2d_config){4, 64, 8, 8, 128, 3, 2, 1, 0, 1, CONV2D_ALGO_AUTO, 0}, b);
     layer_case("1x1 reduce 256->64 7x7", (conv2d_config){4, 256, 7, 7, 64, 1, 1, 0, 0, 1, CONV2D_ALGO_AUTO, 0}, b);
     layer_case("1x1 expand 64->256 7x7", (conv2d_config){4, 64, 7, 7, 256, 1, 1, 0, 0, 1, CONV2D_ALGO_AUTO, 0}, b);
     layer_case("1x1 s2 downsample 128->256 8x8", (conv2d_config){4, 128, 8, 8, 256, 1, 2, 0, 0, 1, CONV2D_ALGO_AUTO, 0}, b);
-    layer_case("3x3 s1 16->32 (narrow) 9x9", (conv2d_config){3, 16, 9, 9, 32, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, 0}, b);
+    layer_case("3x3 s1 16->32 (narrow) 9x9", (conv2d_config){3, 16, 9, 9, 32, 3, 1, 1, 0, 1, CONV2D_ALGO_AUTO, 0}, bd);
     return test_summary();
 }
