@@ -16,7 +16,7 @@
  * a product is off by up to ~2^-8 = 3.9e-3; oneDNN accumulates in float32, and errors of
  * independent terms add in quadrature, so the norm-wise error comes out near 2e-3 (printed).
  * 1e-2 leaves room for sums with cancellation; it is far below what breaks training (the field
- * trains with bf16 routinely, and bench/bf16_equivalence.sh checks training itself). The error
+ * trains with bf16 routinely, and bench/conv_equivalence.sh checks training itself). The error
  * must also be above 1e-5, or the bf16 kernels did not run (float32 gives ~1e-7 here). */
 #include <math.h>
 #include <stdio.h>
