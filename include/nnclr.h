@@ -79,9 +79,10 @@ NNCLR_API void nnclr_dist_free(nnclr_dist *d);
 
 typedef enum { NNCLR_POSITIVE_NN = 0, NNCLR_POSITIVE_SELF = 1 } nnclr_positive;
 typedef enum { NNCLR_OPT_LARS = 0, NNCLR_OPT_SGD = 1 } nnclr_optimizer;
-/* F32: float32 everywhere. BF16: the backbone's convolutions (all but the first) multiply bf16
- * copies of activations, gradients and weights with float32 accumulation; master weights, batch
- * norm, heads, loss and optimizer stay float32. Needs a CPU with AVX512-BF16 or AMX:
+/* F32: float32 everywhere. BF16: the backbone's convolutions on oneDNN (all but the first and
+ * those on nnclr's float32 Winograd kernels) multiply bf16 copies of activations, gradients and
+ * weights with float32 accumulation; master weights, batch norm, heads, loss and optimizer stay
+ * float32. Needs a CPU with AVX512-BF16 or AMX:
  * nnclr_model_create fails with NNCLR_ERR_ARG elsewhere. */
 typedef enum { NNCLR_PRECISION_F32 = 0, NNCLR_PRECISION_BF16 = 1 } nnclr_precision;
 

@@ -181,7 +181,13 @@ int main(void) {
     }
     conv2d_config wino = small;
     wino.algo = CONV2D_ALGO_WINOGRAD;
-    check_true("bf16 with a forced Winograd is refused", conv2d_create(&c, &wino) == NNCLR_ERR_ARG && !c);
+    if (winograd_supported(16, 16) && conv2d_create(&c, &wino) == NNCLR_OK)
+        check_true("bf16 with a forced Winograd: Winograd in float32 (no bf16 workspace)",
+                   conv2d_workspace_size(c) == 0 && !strncmp(conv2d_impl_name(c, 0), "winograd", 8));
+    else
+        check_true("bf16 with a forced Winograd is created", !winograd_supported(16, 16));
+    conv2d_free(c);
+    c = NULL;
     small.precision = 7;
     check_true("an unknown precision is refused", conv2d_create(&c, &small) == NNCLR_ERR_ARG && !c);
     /* The network-input convolution stays float32 (no workspace asked); later ones do not. */

@@ -145,8 +145,6 @@ static nnclr_status conv2d_check_config(const conv2d_config *g) {
         return nnclr_fail(NNCLR_ERR_ARG, "conv2d: unknown algorithm %d", g->algo);
     if (g->precision != CONV2D_F32 && g->precision != CONV2D_BF16)
         return nnclr_fail(NNCLR_ERR_ARG, "conv2d: unknown precision %d", g->precision);
-    if (g->precision == CONV2D_BF16 && g->algo == CONV2D_ALGO_WINOGRAD)
-        return nnclr_fail(NNCLR_ERR_ARG, "conv2d: Winograd runs in float32 only, not with bf16");
     return NNCLR_OK;
 }
 

@@ -23,8 +23,8 @@ typedef struct {
 
 /* F32: float32 throughout. BF16: oneDNN's bf16 kernels read bf16 copies of x, dy and the
  * weights (rounded to nearest even) and write float32 y, dx and dw, accumulating in float32;
- * the caller's buffers stay float32. Winograd is float32 only (BF16 implies oneDNN's direct
- * kernels), and the network-input convolution (src_plain) stays float32. Needs a CPU oneDNN
+ * the caller's buffers stay float32. A conv that runs on Winograd (float32 only) and the
+ * network-input convolution (src_plain) stay float32 under BF16. Needs a CPU oneDNN
  * runs bf16 on natively (AVX512-BF16 or AMX: conv2d_bf16_supported); elsewhere, or when
  * oneDNN would fall back to a reference loop, conv2d_create fails with
  * NNCLR_ERR_ARG. A BF16 conv needs conv2d_set_workspace before it runs. */
