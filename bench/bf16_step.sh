@@ -12,14 +12,8 @@ cd "$(dirname "$0")/.."
 iters=${1:-2}
 rounds=${2:-5}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-IFS=';' read -r -a cfgs <<< "${CONFIGS:-resnet50 3 224 32 65536 imagenet;resnet18 3 32 128 65536 cifar;resnet20 3 32 256 65536 cifar}"
-secs() { sed -E 's/.*threads [0-9]+  ([0-9.]+) s.*/\1/'; }
-stats() {  # label values...
-  local label=$1; shift
-  printf '%s\n' "$@" | sort -g | awk -v l="$label" '{ v[NR] = $1 }
-    END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-          printf "  %-16s min %.2fx  median %.2fx  max %.2fx  (%d rounds)\n", l, v[1], m, v[NR], NR }'
-}
+. bench/step_common.sh
+step_configs "resnet50 3 224 32 65536 imagenet;resnet18 3 32 128 65536 cifar;resnet20 3 32 256 65536 cifar"
 for full in "${cfgs[@]}"; do
   read -r -a f <<< "$full"
   cfg="${f[*]:0:5}"
@@ -31,14 +25,14 @@ for full in "${cfgs[@]}"; do
     t=$(/usr/bin/python3 bench/bench_step_torch.py $cfg "$iters" "$stem")
     tb=$(TORCH_PRECISION=bf16 /usr/bin/python3 bench/bench_step_torch.py $cfg "$iters" "$stem")
     printf '%s\n%s\n%s\n%s\n' "$a" "$b" "$t" "$tb"
-    sa=$(echo "$a" | secs); sb=$(echo "$b" | secs); st=$(echo "$t" | secs); stb=$(echo "$tb" | secs)
+    sa=$(echo "$a" | step_secs); sb=$(echo "$b" | step_secs); st=$(echo "$t" | step_secs); stb=$(echo "$tb" | step_secs)
     up+=("$(awk -v x="$sa" -v y="$sb" 'BEGIN { print x / y }')")
     vt+=("$(awk -v x="$st" -v y="$sb" 'BEGIN { print x / y }')")
     vtb+=("$(awk -v x="$stb" -v y="$sb" 'BEGIN { print x / y }')")
   done
-  echo "ratios step $cfg:"
-  stats "bf16 speed-up" "${up[@]}"
-  stats "vs PyTorch f32" "${vt[@]}"
-  stats "vs PyTorch bf16" "${vtb[@]}"
+  echo "ratios step $cfg over $rounds rounds:"
+  ratio_stats "  bf16 speed-up  " "${up[@]}"
+  ratio_stats "  vs PyTorch f32 " "${vt[@]}"
+  ratio_stats "  vs PyTorch bf16" "${vtb[@]}"
   echo
 done

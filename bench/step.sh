@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 iters=${1:-3}
 pairs=${2:-1}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
-IFS=';' read -r -a cfgs <<< "${CONFIGS:-resnet20 3 32 256 65536 cifar;resnet20 1 28 256 16384 cifar;resnet18 3 32 128 65536 cifar}"
+. bench/step_common.sh
+step_configs "resnet20 3 32 256 65536 cifar;resnet20 1 28 256 16384 cifar;resnet18 3 32 128 65536 cifar"
 for full in "${cfgs[@]}"; do
   read -r -a f <<< "$full"
   cfg="${f[*]:0:5}"
@@ -23,16 +24,12 @@ for full in "${cfgs[@]}"; do
     a=$(build/bench_step $cfg "$iters" "$stem")
     b=$(/usr/bin/python3 bench/bench_step_torch.py $cfg "$iters" "$stem")
     echo "$a"; echo "$b"
-    ta=$(echo "$a" | sed -E 's/.*threads [0-9]+  ([0-9.]+) s.*/\1/')
-    tb=$(echo "$b" | sed -E 's/.*threads [0-9]+  ([0-9.]+) s.*/\1/')
+    ta=$(echo "$a" | step_secs)
+    tb=$(echo "$b" | step_secs)
     r=$(awk -v a="$ta" -v b="$tb" 'BEGIN { printf "%.2f", b / a }')
     ratios+=("$r")
     echo "ratio  step $cfg: nnclr/PyTorch throughput = ${r}x"
   done
-  if ((pairs > 1)); then
-    printf '%s\n' "${ratios[@]}" | sort -g | awk -v c="$cfg" '{ v[NR] = $1 }
-      END { m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
-            printf "ratios step %s over %d pairs: min %.2fx  median %.2fx  max %.2fx\n", c, NR, v[1], m, v[NR] }'
-  fi
+  if ((pairs > 1)); then ratio_stats "ratios step $cfg over $pairs pairs" "${ratios[@]}"; fi
   echo
 done
