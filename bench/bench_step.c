@@ -51,6 +51,10 @@ int main(int argc, char **argv) {
     c.dist = world > 1 ? d : NULL;
     c.shard_nn_search = argc > 8 && !strcmp(argv[8], "shard");
     const char *prec = getenv("PRECISION");
+    if (prec && strcmp(prec, "f32") && strcmp(prec, "bf16")) {
+        fprintf(stderr, "bench_step: PRECISION must be f32 or bf16, got '%s'\n", prec);
+        return 2;
+    }
     c.precision = prec && !strcmp(prec, "bf16") ? NNCLR_PRECISION_BF16 : NNCLR_PRECISION_F32;
     nnclr_model *m;
     if (nnclr_model_create(&m, &c) != NNCLR_OK) {

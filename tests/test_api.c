@@ -33,6 +33,9 @@ int main(void) {
     nnclr_config_default(&c);
     c.batch = 1;
     expect("batch 1", nnclr_model_create(&m, &c), NNCLR_ERR_ARG);
+    nnclr_config_default(&c);
+    c.precision = (nnclr_precision)7;
+    expect("unknown precision", nnclr_model_create(&m, &c), NNCLR_ERR_ARG);
 
     /* A small valid model for the calls that take one. */
     nnclr_config_default(&c);
